@@ -1,0 +1,255 @@
+"""The analyse stage: firings from a backend become the evaluation document.
+
+Everything here is ordered by stable keys (conversation stage, ruleset load order,
+rule position, item content), never by the order lists had in the proposal, so
+the same proposal always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+from .evaluation import (
+    Benefit,
+    Evaluation,
+    KnowledgeItem,
+    LivingYourLife,
+    MitigationItem,
+    Principle,
+    Prompt,
+    Provenance,
+    Review,
+    SourceRef,
+    Tension,
+    TraceEntry,
+)
+from .facts import FactSet
+from .fields import CASE_SCOPES, fact_key
+from .ir import Firing
+from .loader import LoadedRule, RuleBook
+from .proposal import Proposal
+from .ruleset import KnowledgeOut, Source
+from .safety_net import NeedRequest, analyse_safety_net
+from .vocab import PRINCIPLES, STAGES, TENSIONS
+
+__all__ = ["assemble"]
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
+LOOK_BACK_AT = ("what went well", "what the person learned", "what the team learned")
+NO_JUDGEMENT = (
+    "No rule judged whether most people do this without being assessed. "
+    "Talk together about how much planning this really needs."
+)
+
+
+@dataclass
+class _Acc:
+    prompts: dict[str, tuple[tuple[int, int | str], Prompt]] = field(default_factory=dict)
+    supports: dict[str, list[str]] = field(default_factory=dict)
+    gaps: dict[str, list[str]] = field(default_factory=dict)
+    tensions: dict[str, list[str]] = field(default_factory=dict)
+    tension_prompts: dict[str, set[str]] = field(default_factory=dict)
+    mitigations: dict[str, MitigationItem] = field(default_factory=dict)
+    knowledge: dict[str, tuple[KnowledgeOut, Source, list[str]]] = field(default_factory=dict)
+    benefits: list[str] = field(default_factory=list)
+    needs: list[NeedRequest] = field(default_factory=list)
+    living: list[tuple[bool, str]] = field(default_factory=list)
+    trace: list[TraceEntry] = field(default_factory=list)
+
+
+def assemble(
+    book: RuleBook, proposal: Proposal, facts: FactSet, firings: Sequence[Firing], backend: str
+) -> Evaluation:
+    """Build the evaluation for ``proposal`` from what fired."""
+    acc = _Acc()
+    order = {r.path: i for i, r in enumerate(book.rulesets)}
+    for rule_index, item_id in firings:
+        loaded = book.rules[rule_index]
+        item = facts.find(item_id) if item_id else None
+        _apply(acc, loaded, facts.case, item, proposal, (order[loaded.ruleset.path], loaded.position))
+    knowledge = _knowledge(acc, proposal)
+    return Evaluation(
+        proposal_id=proposal.id,
+        as_of=proposal.as_of,
+        provenance=Provenance(
+            engine_version=__version__,
+            backend=backend,
+            rulesets=tuple(r.provenance() for r in book.rulesets),
+            disabled_rules=book.disabled,
+        ),
+        living_your_life=_living(acc.living),
+        principles=_principles(acc),
+        tensions=tuple(
+            Tension(id=t, because=tuple(dict.fromkeys(acc.tensions[t])), prompts=tuple(sorted(acc.tension_prompts[t])))  # type: ignore[arg-type]
+            for t in TENSIONS
+            if t in acc.tensions
+        ),
+        prompts=tuple(p for _, p in sorted(acc.prompts.values(), key=lambda kv: (STAGES.index(kv[1].stage), kv[0]))),
+        mitigations=tuple(acc.mitigations.values()),
+        knowledge=knowledge,
+        benefits=_benefits(proposal, acc.benefits),
+        safety_net=analyse_safety_net(proposal, acc.needs),
+        review=Review(on=proposal.plan.review_on, success_looks_like=proposal.plan.success_looks_like, look_back_at=LOOK_BACK_AT),
+        trace=tuple(sorted(acc.trace, key=lambda t: (t.rule, str(sorted(t.because.items()))))),
+    )
+
+
+def _apply(
+    acc: _Acc,
+    loaded: LoadedRule,
+    case: dict[str, Any],
+    item: dict[str, Any] | None,
+    proposal: Proposal,
+    position: tuple[int, int],
+) -> None:
+    rule, then = loaded.rule, loaded.rule.then
+    because = render(rule.because, case, item)
+    source = _source_ref(loaded.sources[0])
+    acc.trace.append(TraceEntry(rule=rule.id, ruleset=loaded.ruleset.ref, because=_matched(loaded, case, item)))
+    prompt_id = None
+    if then.prompt is not None:
+        p = then.prompt
+        prompt_id = p.id or rule.id
+        prompt = Prompt(
+            id=prompt_id, stage=p.stage, to_practitioner=p.to_practitioner, to_person=p.to_person,
+            principles=p.principles, tensions=p.tensions, source=source,
+        )  # fmt: skip
+        acc.prompts.setdefault(prompt_id, (position, prompt))
+        for tension in p.tensions:
+            acc.tension_prompts.setdefault(tension, set()).add(prompt_id)
+    for principle in then.supports:
+        acc.supports.setdefault(principle, []).append(because)
+    for principle in then.gap:
+        acc.gaps.setdefault(principle, []).append(because)
+    for tension in then.tension:
+        acc.tensions.setdefault(tension, []).append(because)
+        acc.tension_prompts.setdefault(tension, set()).update({prompt_id} if prompt_id else set())
+    if then.mitigation is not None:
+        _mitigation(acc, rule.id, then.mitigation, proposal, source)
+    if then.knowledge is not None:
+        k = then.knowledge
+        by_id = {s.id: s for s in loaded.ruleset.model.sources}
+        entry = acc.knowledge.setdefault(k.id or rule.id, (k, by_id[k.source], []))
+        entry[2].append(because)
+    if then.benefit is not None:
+        acc.benefits.append(then.benefit.text)
+    if then.safety_net_need is not None:
+        n = then.safety_net_need
+        acc.needs.append(NeedRequest(n.role, n.when, render(n.why, case, item), n.kinds, n.steadiness))
+    if then.living_your_life is not None:
+        acc.living.append((then.living_your_life.everyday, then.living_your_life.note))
+
+
+def render(text: str, case: dict[str, Any], item: dict[str, Any] | None) -> str:
+    """Fill ``{scope.field}`` placeholders from the matched facts."""
+
+    def value(match: re.Match[str]) -> str:
+        return _show(_lookup(match.group(1), match.group(2), case, item))
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def _lookup(scope: str, name: str, case: dict[str, Any], item: dict[str, Any] | None) -> Any:
+    fact = case if scope in CASE_SCOPES else (item or {})
+    return fact.get(fact_key(scope, name))
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value).replace("_", " ")
+
+
+def _matched(loaded: LoadedRule, case: dict[str, Any], item: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in loaded.used_fields:
+        scope, _, field_name = name.partition(".")
+        found = _lookup(scope, field_name, case, item)
+        out[name] = "not recorded" if found is None else found
+    return out
+
+
+def _source_ref(source: Source) -> SourceRef:
+    return SourceRef(
+        title=source.title, seed=source.seed, citation=source.citation, url=source.url,
+        section=source.section, checked=source.checked, review_by=source.review_by,
+    )  # fmt: skip
+
+
+def _mitigation(acc: _Acc, rule_id: str, m: Any, proposal: Proposal, source: SourceRef) -> None:
+    draws_on = list(m.draws_on)
+    if m.draws_on_strengths:
+        draws_on.extend(sorted(set(proposal.person.strengths)))
+    item = MitigationItem(
+        id=m.id or rule_id, text=m.text, addresses=m.addresses, suggested_owner=m.suggested_owner,
+        draws_on=tuple(dict.fromkeys(draws_on)), source=source,
+    )  # fmt: skip
+    acc.mitigations.setdefault(item.id, item)
+
+
+def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
+    items = []
+    for item_id, (k, source, because) in acc.knowledge.items():
+        if proposal.jurisdiction not in k.jurisdictions:
+            _local_rules_prompt(acc, item_id, k, source, proposal)
+            continue
+        ref = _source_ref(source)
+        if k.section:
+            ref = ref.model_copy(update={"section": k.section})
+        stale = bool(source.review_by and proposal.as_of > source.review_by)
+        items.append(KnowledgeItem(
+            id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
+            weight=k.weight, jurisdictions=k.jurisdictions, source=ref, stale=stale,
+        ))  # fmt: skip
+    return tuple(items)
+
+
+def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source, proposal: Proposal) -> None:
+    checked = ", ".join(j.replace("_", " ").title() for j in k.jurisdictions)
+    here = proposal.jurisdiction.replace("_", " ").title()
+    prompt = Prompt(
+        id=f"local-rules.{item_id}",
+        stage="option_talk",
+        to_practitioner=(
+            f"riskengine's note on {k.topic} has been checked for {checked} only. "
+            f"Check what applies in {here} before relying on it."
+        ),
+        to_person=f"The rules about {k.topic} can be different where you live. We will check what applies to you.",
+        principles=("felton.2",),
+        tensions=(),
+        source=_source_ref(source),
+    )
+    acc.prompts.setdefault(prompt.id, ((10_000, item_id), prompt))  # type: ignore[arg-type]
+
+
+def _principles(acc: _Acc) -> tuple[Principle, ...]:
+    out = []
+    for pid in PRINCIPLES:
+        supports = tuple(dict.fromkeys(acc.supports.get(pid, [])))
+        gaps = tuple(dict.fromkeys(acc.gaps.get(pid, [])))
+        status = "not_yet_evident" if not supports else ("partly_evident" if gaps else "evident")
+        prompts = sorted(p.id for _, p in acc.prompts.values() if pid in p.principles)
+        out.append(Principle(id=pid, status=status, because=supports, gaps=gaps, prompts=tuple(prompts)))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _living(found: list[tuple[bool, str]]) -> LivingYourLife:
+    if not found:
+        return LivingYourLife(everyday=False, note=NO_JUDGEMENT)
+    everyday = all(flag for flag, _ in found)
+    notes = [note for flag, note in found if flag == everyday]
+    return LivingYourLife(everyday=everyday, note=" ".join(dict.fromkeys(notes)))
+
+
+def _benefits(proposal: Proposal, from_rules: list[str]) -> tuple[Benefit, ...]:
+    person = [Benefit(text=t, **{"from": "person"}) for t in sorted(set(proposal.proposal.hoped_for_benefits))]
+    rules = [Benefit(text=t, **{"from": "rules"}) for t in dict.fromkeys(from_rules)]
+    return tuple(person + rules)

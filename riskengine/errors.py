@@ -1,0 +1,117 @@
+"""Errors as data, and the one exception tree.
+
+Every problem riskengine finds in its input is a :class:`Diagnostic`: a code, a
+message, the dotted field it concerns and, where the input came from a file, the
+1-based line and column. Stages collect all their diagnostics and raise one
+exception carrying them, so a user fixes everything in one pass.
+
+::
+
+    RiskEngineError                 base; only the CLI catches it wholesale
+    ├── InputError                  a proposal or test file is malformed
+    ├── RulesetError                rulesets do not load, validate or compile
+    └── EvaluationError             evaluation failed at run time
+        └── BackendError            the rule backend misbehaved (cause chained)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_TEST_FAILURES",
+    "BackendError",
+    "Diagnostic",
+    "EvaluationError",
+    "InputError",
+    "Location",
+    "RiskEngineError",
+    "RulesetError",
+    "did_you_mean",
+]
+
+EXIT_OK = 0
+EXIT_TEST_FAILURES = 1
+EXIT_INVALID = 2
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A place in an input file. ``line`` and ``column`` are 1-based; 0 means unknown."""
+
+    path: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.path}:{self.line}:{self.column}"
+        return self.path
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    """One problem found in an input, with where it is and, if known, a fix."""
+
+    location: Location
+    code: str
+    field: str
+    message: str
+    severity: str = field(default="error", compare=False)
+
+    def render(self) -> str:
+        """Format as ``path:line:col: error[code] field: message``."""
+        where = f" {self.field}:" if self.field else ""
+        return f"{self.location}: {self.severity}[{self.code}]{where} {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        """Serialise for ``--format json``."""
+        return {
+            "path": self.location.path,
+            "line": self.location.line,
+            "column": self.location.column,
+            "severity": self.severity,
+            "code": self.code,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+class RiskEngineError(Exception):
+    """Root of every error riskengine raises on purpose."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, diagnostics: Iterable[Diagnostic] | str) -> None:
+        if isinstance(diagnostics, str):
+            diagnostics = [Diagnostic(Location("<riskengine>"), "error", "", diagnostics)]
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics))
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+class InputError(RiskEngineError):
+    """A proposal, a rule test file or another input document is malformed."""
+
+
+class RulesetError(RiskEngineError):
+    """One or more rulesets failed to parse, validate or compile."""
+
+
+class EvaluationError(RiskEngineError):
+    """Evaluation failed after the inputs were accepted."""
+
+
+class BackendError(EvaluationError):
+    """The rule backend failed or broke one of its invariants."""
+
+
+def did_you_mean(value: object, choices: Sequence[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,242 @@
+"""The evaluation document, contract v1 (``shared/contract/evaluation-v1.md``), as types.
+
+Sections follow the conversation. There is no score, level, colour or verdict
+field, and none may be added: the promise is tested against this schema.
+
+Additive extensions to v1 (no version bump needed, recorded in the README):
+``provenance.disabled_rules``, ``principles[].gaps``, ``knowledge[].jurisdictions``,
+``knowledge[].topic``, ``safety_net.needs[].fillable_by``,
+``safety_net.needs[].issues_by_member``, ``members[]`` in single points of failure,
+``consent_conflicts[].person_words``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .vocab import Jurisdiction, PrincipleId, Role, Stage, TensionId, When
+
+__all__ = [
+    "Benefit",
+    "ConsentConflict",
+    "DisabledRule",
+    "Evaluation",
+    "KnowledgeItem",
+    "LivingYourLife",
+    "MitigationItem",
+    "NeedIssue",
+    "Principle",
+    "Prompt",
+    "Provenance",
+    "Review",
+    "RulesetRef",
+    "SafetyNet",
+    "SafetyNetNeed",
+    "SinglePointOfFailure",
+    "SourceRef",
+    "Tension",
+    "TraceEntry",
+]
+
+Issue = Literal[
+    "not_agreed", "not_aware", "on_and_off", "new", "strained",
+    "consent_conflict", "only_one", "rarely_in_contact", "not_known",
+]  # fmt: skip
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceRef(_Out):
+    """Where a rule's idea or a knowledge item's fact comes from."""
+
+    title: str
+    seed: str | None = None
+    citation: str | None = None
+    url: str | None = None
+    section: str | None = None
+    checked: dt.date | None = None
+    review_by: dt.date | None = None
+
+
+class RulesetRef(_Out):
+    """A ruleset that took part, with the hash of its file."""
+
+    id: str
+    version: str
+    sha256: str
+    origin: str = Field(description="the directory the ruleset was loaded from")
+
+
+class DisabledRule(_Out):
+    """A shipped rule an overlay switched off, with the recorded reason."""
+
+    rule: str
+    ruleset: str
+    by: str
+    reason: str
+
+
+class Provenance(_Out):
+    """What produced this evaluation."""
+
+    engine_version: str
+    backend: str
+    rulesets: tuple[RulesetRef, ...]
+    disabled_rules: tuple[DisabledRule, ...] = ()
+
+
+class LivingYourLife(_Out):
+    """Proportionality: is this something most people do without being assessed?"""
+
+    everyday: bool
+    note: str
+
+
+class Principle(_Out):
+    """What one of Felton's five principles asks of this decision."""
+
+    id: PrincipleId
+    status: Literal["evident", "partly_evident", "not_yet_evident"]
+    because: tuple[str, ...]
+    gaps: tuple[str, ...] = ()
+    prompts: tuple[str, ...]
+
+
+class Tension(_Out):
+    """A live tension of positive risk management (Just et al 2021)."""
+
+    id: TensionId
+    because: tuple[str, ...]
+    prompts: tuple[str, ...]
+
+
+class Prompt(_Out):
+    """A shared-decision prompt, in two voices."""
+
+    id: str
+    stage: Stage
+    to_practitioner: str
+    to_person: str
+    principles: tuple[PrincipleId, ...]
+    tensions: tuple[TensionId, ...]
+    source: SourceRef
+
+
+class MitigationItem(_Out):
+    """Something that could make a good outcome likelier."""
+
+    id: str
+    text: str
+    addresses: tuple[str, ...]
+    suggested_owner: str | None
+    draws_on: tuple[str, ...]
+    source: SourceRef
+
+
+class KnowledgeItem(_Out):
+    """A fact from UK law or guidance this decision touches."""
+
+    id: str
+    topic: str
+    text: str
+    applies_because: tuple[str, ...]
+    weight: Literal["must", "should", "consider"]
+    jurisdictions: tuple[Jurisdiction, ...]
+    source: SourceRef
+    stale: bool
+
+
+class Benefit(_Out):
+    """Something that could go well, or a cost of not doing it."""
+
+    text: str
+    from_: Literal["person", "rules"] = Field(alias="from")
+
+
+class NeedIssue(_Out):
+    """Why one member does not (yet) fully fill a need."""
+
+    member: str
+    issues: tuple[Issue, ...]
+
+
+class SafetyNetNeed(_Out):
+    """A relationship the plan depends on, and whether it is there."""
+
+    role: Role
+    when: When
+    why: str
+    fillable_by: tuple[str, ...]
+    filled_by: tuple[str, ...]
+    status: Literal["in_place", "fragile", "missing"]
+    issues: tuple[Issue, ...]
+    issues_by_member: tuple[NeedIssue, ...] = ()
+
+
+class SinglePointOfFailure(_Out):
+    """A member the plan leans on too heavily."""
+
+    member: str
+    carries: tuple[str, ...]
+    because: str = ""
+    could_share: tuple[str, ...] = ()
+
+
+class ConsentConflict(_Out):
+    """A need that depends on telling someone the person has said no to."""
+
+    member: str
+    role: str
+    because: str
+
+
+class SafetyNet(_Out):
+    """Who the plan leans on, how steady that is, and where it is thin."""
+
+    needs: tuple[SafetyNetNeed, ...]
+    single_points_of_failure: tuple[SinglePointOfFailure, ...]
+    consent_conflicts: tuple[ConsentConflict, ...]
+
+
+class Review(_Out):
+    """How the decision will be looked back on."""
+
+    on: dt.date | None
+    success_looks_like: str | None
+    look_back_at: tuple[str, ...]
+
+
+class TraceEntry(_Out):
+    """Why an item is here: the rule, its ruleset version and the facts it matched."""
+
+    rule: str
+    ruleset: str
+    because: dict[str, str | int | float | bool | list[str]]
+
+
+class Evaluation(_Out):
+    """What the engine returns for one proposal. It supports a conversation; it never decides."""
+
+    schema_version: Literal[1] = 1
+    proposal_id: str
+    as_of: dt.date
+    provenance: Provenance
+    living_your_life: LivingYourLife
+    principles: tuple[Principle, ...]
+    tensions: tuple[Tension, ...]
+    prompts: tuple[Prompt, ...]
+    mitigations: tuple[MitigationItem, ...]
+    knowledge: tuple[KnowledgeItem, ...]
+    benefits: tuple[Benefit, ...]
+    safety_net: SafetyNet
+    review: Review
+    trace: tuple[TraceEntry, ...]
+
+    def to_json(self) -> str:
+        """The canonical JSON form: same evaluation, same bytes."""
+        return self.model_dump_json(by_alias=True, indent=2)

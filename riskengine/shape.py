@@ -1,0 +1,138 @@
+"""The shape stage: plain data to pydantic models, with every problem located.
+
+pydantic reports problems by ``loc``; this module walks that ``loc`` through the
+data to find the real field, looks its position up in the :class:`SourceMap`, and
+adds a "did you mean" hint for unknown fields and values outside a vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Diagnostic, did_you_mean
+from .source import SourceMap, YamlPath, dotted
+
+__all__ = ["validate_model"]
+
+M = TypeVar("M", bound=BaseModel)
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def validate_model(
+    model: type[M], data: Any, source: SourceMap
+) -> tuple[M | None, list[Diagnostic]]:
+    """Validate ``data`` as ``model``; return the model or the located problems."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, _diagnostics(exc, model, data, source)
+
+
+def _diagnostics(
+    exc: ValidationError, model: type[BaseModel], data: Any, source: SourceMap
+) -> list[Diagnostic]:
+    by_path: dict[YamlPath, list[dict[str, Any]]] = {}
+    for error in exc.errors(include_url=False):
+        path = _data_path(data, error["loc"])
+        by_path.setdefault(path, []).append(dict(error))
+    return [_one(path, errors, model, source) for path, errors in by_path.items()]
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> YamlPath:
+    """Keep the parts of ``loc`` that index into ``data`` (drops union member tags)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and not path_is_tag(part):
+            path.append(part)  # a missing required key, or an unknown one
+            node = None
+            continue
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def path_is_tag(part: str) -> bool:
+    """pydantic names union members and validators in ``loc``; they are not fields."""
+    return any(ch in part for ch in "[](),") or part in {"str", "int", "date", "bool"}
+
+
+def _one(
+    path: YamlPath, errors: list[dict[str, Any]], model: type[BaseModel], source: SourceMap
+) -> Diagnostic:
+    first = errors[0]
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        known = _fields_of(model, path[:-1])
+        hint = did_you_mean(path[-1], known)
+        message = f"unknown field '{path[-1]}'{hint}"
+        return Diagnostic(source.locate(path, key=True), "unknown-field", dotted(path), message)
+    if kind == "missing":
+        message = "this field is required"
+        return Diagnostic(source.locate(path[:-1]), "missing-field", dotted(path), message)
+    if kind in {"literal_error", "enum"}:
+        choices = _QUOTED.findall(str(first.get("ctx", {}).get("expected", "")))
+        value = first.get("input")
+        message = f"'{value}' is not in the vocabulary{did_you_mean(value, choices)}"
+        return Diagnostic(source.locate(path), "unknown-value", dotted(path), message)
+    message = "; or ".join(dict.fromkeys(_message(e) for e in errors))
+    return Diagnostic(source.locate(path), "invalid-value", dotted(path), message)
+
+
+def _message(error: dict[str, Any]) -> str:
+    text = str(error["msg"])
+    text = text.removeprefix("Value error, ").removeprefix("Input ")
+    value = error.get("input")
+    shown = repr(value) if isinstance(value, str | int | float | bool) else type(value).__name__
+    return f"{text[0].lower()}{text[1:]} (got {shown})"
+
+
+def _fields_of(model: type[BaseModel], path: YamlPath) -> list[str]:
+    """Names (aliases where set) of the model found at ``path`` below ``model``."""
+    current: Any = model
+    for part in path:
+        if isinstance(part, int):
+            current = _item_type(current)
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = _field_by_name(current, part)
+        current = _model_in(info.annotation) if info else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _field_by_name(model: type[BaseModel], name: str) -> Any:
+    for field_name, info in model.model_fields.items():
+        if name in {field_name, info.alias}:
+            return info
+    return None
+
+
+def _item_type(annotation: Any) -> Any:
+    return _model_in(annotation)
+
+
+def _model_in(annotation: Any) -> Any:
+    """Find a model class inside ``X | None``, ``tuple[X, ...]``, ``Annotated[X, ...]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in {typing.Union, types.UnionType, tuple, list, typing.Annotated}:
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
