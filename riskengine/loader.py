@@ -88,10 +88,11 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
     loaded: list[LoadedRuleset] = []
     for directory in directories:
         if not Path(directory).exists():
-            problems.append(Diagnostic(Location(str(directory)), "not-found", "", "no such directory"))
+            problems.append(Diagnostic(Location(str(directory)), "not-found", "", "no such file or directory"))
             continue
+        origin = str(directory if Path(directory).is_dir() else Path(directory).parent)
         for path in find_files([directory], tests=False):
-            ruleset = _load_file(path, str(directory), problems)
+            ruleset = _load_file(path, origin, problems)
             if ruleset is not None:
                 loaded.append(ruleset)
     if not loaded and not problems:

@@ -29,6 +29,13 @@ class SourceMap:
     values: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
 
+    def sub(self, prefix: YamlPath) -> SourceMap:
+        """The map of the part of the file under ``prefix``, with paths relative to it."""
+        n = len(prefix)
+        values = {k[n:]: v for k, v in self.values.items() if k[:n] == prefix}
+        keys = {k[n:]: v for k, v in self.keys.items() if k[:n] == prefix}
+        return SourceMap(self.path, values, keys)
+
     def locate(self, loc: YamlPath, *, key: bool = False) -> Location:
         """Find the most specific known position for ``loc``."""
         table = self.keys if key else self.values

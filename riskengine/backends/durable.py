@@ -10,6 +10,9 @@ durable-rules is unmaintained and has real defects (``shared/reference/engine-an
 * explicit fact ids (no content-hash identity, no "already observed" errors);
 * the case (context) fact asserted before item facts; no negation is ever emitted;
 * a never-firing catch-all join so no fact is "unhandled" (which would defer actions);
+* a sentinel rule that fires once per session on the case fact: deleting a session
+  in which no action ever ran frees uninitialised memory and segfaults (D5, seen
+  here with a bare proposal), and a missing sentinel firing exposes a broken run;
 * no ``$and`` mixed with references to another fact (D1): rules never correlate;
 * ``$imt`` only on properties that the fact builder guarantees are strings (D6);
 * limits checked before ``create_ruleset``: at most :data:`MAX_RULES_PER_SHARD`
@@ -36,10 +39,11 @@ from ..ir import AnyOf, Firing, Predicate, Program, Test
 
 __all__ = ["MAX_PROPERTIES", "MAX_RULES_PER_SHARD", "DurableBackend", "compile_program"]
 
-MAX_RULES_PER_SHARD = 56  # well under 64 simultaneous alpha matches (incl. catch-all)
+MAX_RULES_PER_SHARD = 56  # well under 64 simultaneous alpha matches (with catch-all, sentinel)
 MAX_PROPERTIES = 253  # per fact, including id, t and sid
 _NEVER = "__riskengine_never__"
 _CATCH_ALL = {"all": [{"a": {"$ex": {"t": 1}}}, {"b": {"t": _NEVER}}], "run": "noop"}
+_SENTINEL = {"all": [{"c": {"t": "case"}}], "run": "sentinel"}
 
 
 class _QuietHost(durable_engine.Host):  # type: ignore[misc]
@@ -64,6 +68,7 @@ class _Session:
         self.host = _QuietHost()
         self.shards: dict[str, list[str]] = {}
         self.fired: list[Firing] = []
+        self.sentinels = 0
         self.sid = 0
 
 
@@ -133,6 +138,7 @@ class DurableBackend:
         session.sid += 1
         sid = str(session.sid)
         batch = [{**fact, "sid": sid} for fact in facts.all()]
+        before = session.sentinels
         if len({_fnv1a_32(f["id"]) for f in batch}) != len(batch):  # D4: ids compared by hash
             raise BackendError("two fact ids share a durable-rules hash")
         try:
@@ -141,6 +147,8 @@ class DurableBackend:
                 state = session.host.get_state(name, sid)
             if "exception" in state:
                 raise BackendError(f"a rule action failed inside durable-rules: {state['exception']}")
+            if session.sentinels != before + 1:
+                raise BackendError("durable-rules did not run the session's actions")
         finally:
             with _mapped("deleting the session"):
                 session.host.delete_state(name, sid)
@@ -149,6 +157,12 @@ class DurableBackend:
 def _recorder(session: _Session, name: str, program: Program) -> Callable[[Any], None]:
     if name == "noop":
         return lambda _c: None
+    if name == "sentinel":
+
+        def sentinel(_c: Any) -> None:
+            session.sentinels += 1
+
+        return sentinel
     index = int(name.removeprefix("r"))
     scoped = program.rules[index].scope is not None
 
@@ -167,11 +181,18 @@ def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
         chunk = rules[start : start + MAX_RULES_PER_SHARD]
         name = f"riskengine_{program.fingerprint[:12]}_{start // MAX_RULES_PER_SHARD}"
         shard = {f"r{r.index}": _rule(r.scope, r.case_tests, r.item_tests, f"r{r.index}") for r in chunk}
-        shard["noop"] = {**_CATCH_ALL, "all": list(_CATCH_ALL["all"])}
-        shards[name] = shard
+        shards[name] = {**shard, **_fixed_rules()}
     if not shards:
-        shards[f"riskengine_{program.fingerprint[:12]}_0"] = {"noop": dict(_CATCH_ALL)}
+        shards[f"riskengine_{program.fingerprint[:12]}_0"] = _fixed_rules()
     return shards
+
+
+def _fixed_rules() -> dict[str, dict[str, Any]]:
+    """Fresh copies (durable-rules mutates definitions) of the catch-all and the sentinel."""
+    return {
+        "noop": {"all": [dict(p) for p in _CATCH_ALL["all"]], "run": "noop"},
+        "sentinel": {"all": [dict(p) for p in _SENTINEL["all"]], "run": "sentinel"},
+    }
 
 
 def _rule(

@@ -1,0 +1,179 @@
+"""The ``riskengine`` command line. The one place that turns errors into exit codes.
+
+Exit codes: 0 ok, 1 test failures, 2 invalid input or rulesets, 3 internal error.
+Errors go to stderr as ``path:line:col: error[code] field: message`` (or JSON with
+``--format json``), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .backends.base import BACKENDS
+from .engine import DEFAULT_BACKEND, Engine, default_rulesets_dir
+from .errors import EXIT_INVALID, EXIT_OK, EXIT_TEST_FAILURES, Diagnostic, Location, RiskEngineError
+from .evaluation import Evaluation
+from .loader import load_rulebook
+from .proposal import Proposal
+from .proposals import load_proposal, proposal_warnings
+from .render import diagnostics_json, diagnostics_text, evaluation_text, test_report_json, test_report_text
+from .ruleset import Ruleset, RuleTestFile
+from .source import read_document
+from .testing import load_test_file, run_rule_tests
+
+__all__ = ["main"]
+
+EXIT_INTERNAL = 3
+SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
+    "proposal": lambda: Proposal.model_json_schema(by_alias=True),
+    "evaluation": lambda: Evaluation.model_json_schema(by_alias=True),
+    "ruleset": lambda: Ruleset.model_json_schema(by_alias=True),
+    "rule-test": lambda: RuleTestFile.model_json_schema(by_alias=True),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="riskengine",
+        description="Positive risk-taking decision support. It prompts; it never decides or grades.",
+    )
+    parser.add_argument("--version", action="version", version=f"riskengine {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a proposal and print the evaluation")
+    evaluate.add_argument("file", type=Path, help="proposal file (YAML or JSON)")
+    _common(evaluate, formats=("json", "text"), default="json")
+    _rulesets(evaluate)
+
+    validate = sub.add_parser("validate", help="check rulesets, rule tests and proposals")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _common(validate, formats=("text", "json"), default="text")
+
+    test = sub.add_parser("test", help="run the rule tests beside rulesets")
+    test.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _common(test, formats=("text", "json"), default="text")
+    _rulesets(test)
+
+    schema = sub.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("name", choices=sorted(SCHEMAS))
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser, *, formats: tuple[str, ...], default: str) -> None:
+    parser.add_argument("--format", choices=formats, default=default)
+
+
+def _rulesets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rulesets", action="append", type=Path, metavar="DIR",
+        help="a rulesets directory (repeatable; later ones overlay earlier ones; default: the shipped rulesets)",
+    )  # fmt: skip
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the command line; return the exit code."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    fmt = getattr(args, "format", "text")
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except RiskEngineError as exc:
+        err.write((diagnostics_json(exc.diagnostics) if fmt == "json" else diagnostics_text(exc.diagnostics)) + "\n")
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        if os.environ.get("RISKENGINE_DEBUG"):
+            raise
+        err.write(f"riskengine: internal error: {type(exc).__name__}: {exc}\n")
+        err.write("Please report this; set RISKENGINE_DEBUG=1 to see the traceback.\n")
+        return EXIT_INTERNAL
+
+
+def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    proposal = load_proposal(args.file)
+    engine = Engine.from_paths(args.rulesets, backend=args.backend)
+    for warning in proposal_warnings(proposal, read_document(args.file).source):
+        err.write(warning.render() + "\n")
+    evaluation = engine.evaluate(proposal)
+    out.write(evaluation.to_json() + "\n" if args.format == "json" else evaluation_text(evaluation))
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    problems: list[Diagnostic] = []
+    counts = {"rulesets": 0, "rules": 0, "rule test files": 0, "proposals": 0}
+    ruleset_files: list[Path] = []
+    for path in _input_files(args.paths, problems):
+        problems += _validate_file(path, counts, ruleset_files)
+    if ruleset_files:
+        try:
+            book = load_rulebook(ruleset_files)
+            counts["rulesets"], counts["rules"] = len(book.rulesets), len(book.rules)
+        except RiskEngineError as exc:
+            problems += exc.diagnostics
+    if problems:
+        err.write((diagnostics_json(problems) if args.format == "json" else diagnostics_text(problems)) + "\n")
+    if any(p.severity == "error" for p in problems):
+        return EXIT_INVALID
+    out.write("ok: " + (", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to check") + "\n")
+    return EXIT_OK
+
+
+def _input_files(paths: Sequence[Path], problems: list[Diagnostic]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml", ".json"})
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Diagnostic(Location(str(path)), "not-found", "", "no such file or directory"))
+    return files
+
+
+def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]) -> list[Diagnostic]:
+    """Check one file by what it is: a rule test file, a ruleset (loaded later, together) or a proposal."""
+    try:
+        if path.name.endswith((".test.yaml", ".test.yml")):
+            load_test_file(path)
+            counts["rule test files"] += 1
+            return []
+        document = read_document(path)
+        if isinstance(document.data, dict) and {"rules", "sources"} & document.data.keys():
+            ruleset_files.append(path)
+            return []
+        proposal = load_proposal(path)
+        counts["proposals"] += 1
+        return proposal_warnings(proposal, document.source)
+    except RiskEngineError as exc:
+        return list(exc.diagnostics)
+
+
+def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    report = run_rule_tests(args.paths, rulesets=args.rulesets)
+    text = test_report_json(report) if args.format == "json" else test_report_text(report)
+    out.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK if report.ok else EXIT_TEST_FAILURES
+
+
+def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    out.write(json.dumps(SCHEMAS[args.name](), indent=2, sort_keys=True) + "\n")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+    "evaluate": _evaluate,
+    "validate": _validate,
+    "test": _test,
+    "schema": _schema,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Run the rule tests that sit beside rulesets (``x.yaml`` + ``x.test.yaml``).
+
+Each case is a (partial) proposal with the rules that must fire, must not fire,
+and known gaps. Every case runs on both backends, which must agree. A rule that
+no case of its own ruleset's test file lists under ``fires`` is reported as
+untested: every rule is exercised, or the run fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .backends import get_backend
+from .engine import Engine
+from .errors import Diagnostic, InputError, Location, did_you_mean
+from .loader import RuleBook, find_files, load_rulebook
+from .proposals import proposal_from_data
+from .ruleset import RuleTestCase, RuleTestFile
+from .shape import validate_model
+from .source import SourceMap, dotted, read_document
+
+__all__ = ["CASE_DEFAULTS", "CaseResult", "TestReport", "load_test_file", "run_rule_tests"]
+
+CASE_DEFAULTS: dict[str, Any] = {
+    "schema_version": 1,
+    "id": "rule-test",
+    "jurisdiction": "england",
+    "as_of": "2026-11-22",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """The outcome of one test case."""
+
+    file: str
+    location: Location
+    ruleset: str
+    name: str
+    failures: tuple[str, ...]
+    gaps: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """No failures (known gaps do not fail)."""
+        return not self.failures
+
+
+@dataclass
+class TestReport:
+    """Every case result, the rules no case exercises, and malformed test files."""
+
+    results: list[CaseResult] = field(default_factory=list)
+    untested: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Everything passed and every rule is exercised."""
+        return not self.errors and not self.untested and all(r.passed for r in self.results)
+
+    def summary(self) -> str:
+        """The closing line: ``N passed, N failed``."""
+        passed = sum(r.passed for r in self.results)
+        return f"{passed} passed, {len(self.results) - passed} failed"
+
+
+def load_test_file(path: Path) -> tuple[RuleTestFile, SourceMap]:
+    """Read and shape-check one ``*.test.yaml``."""
+    document = read_document(path)
+    model, problems = validate_model(RuleTestFile, document.data, document.source)
+    if model is None:
+        raise InputError(problems)
+    return model, document.source
+
+
+def run_rule_tests(paths: Sequence[Path | str], *, rulesets: Sequence[Path | str] | None = None) -> TestReport:
+    """Run every test file under ``paths`` against the rulesets (default: the same paths)."""
+    book = load_rulebook(list(rulesets or paths))
+    engines = [Engine(book, get_backend(name)) for name in ("durable", "reference")]
+    report = TestReport()
+    exercised: set[tuple[str, str]] = set()
+    for path in find_files(paths, tests=True):
+        try:
+            tests, source = load_test_file(path)
+        except InputError as exc:
+            report.errors.extend(exc.diagnostics)
+            continue
+        _run_file(tests, source, engines, book, report, exercised)
+    owned = {(r.ruleset.model.id, r.rule.id) for r in book.rules}
+    report.untested = sorted(owned - exercised)
+    return report
+
+
+def _run_file(
+    tests: RuleTestFile,
+    source: SourceMap,
+    engines: list[Engine],
+    book: RuleBook,
+    report: TestReport,
+    exercised: set[tuple[str, str]],
+) -> None:
+    known = {r.rule.id for r in book.rules} | {d.rule for d in book.disabled}
+    if tests.ruleset not in {r.model.id for r in book.rulesets}:
+        message = f"no ruleset '{tests.ruleset}'{did_you_mean(tests.ruleset, [r.model.id for r in book.rulesets])}"
+        report.errors.append(Diagnostic(source.locate(("ruleset",)), "unknown-ruleset", "ruleset", message))
+        return
+    for i, case in enumerate(tests.cases):
+        path = ("cases", i)
+        unknown = _unknown_rules(case, known, source, path)
+        if unknown:
+            report.errors.extend(unknown)
+            continue
+        result = _run_case(case, source, path, engines, tests.ruleset, report)
+        if result is None:
+            continue
+        report.results.append(result)
+        if result.passed:
+            exercised.update((tests.ruleset, rule) for rule in case.fires)
+
+
+def _unknown_rules(case: RuleTestCase, known: set[str], source: SourceMap, path: tuple[Any, ...]) -> list[Diagnostic]:
+    problems = []
+    named = [("fires", r) for r in case.fires] + [("does_not_fire", r) for r in case.does_not_fire]
+    named += [("known_gaps", g.rule) for g in case.known_gaps]
+    for key, rule in named:
+        if rule not in known:
+            where = (*path, key)
+            message = f"no rule '{rule}'{did_you_mean(rule, sorted(known))}"
+            problems.append(Diagnostic(source.locate(where), "unknown-rule", dotted(where), message))
+    return problems
+
+
+def _run_case(
+    case: RuleTestCase,
+    source: SourceMap,
+    path: tuple[Any, ...],
+    engines: list[Engine],
+    ruleset: str,
+    report: TestReport,
+) -> CaseResult | None:
+    data = {**CASE_DEFAULTS, **case.proposal}
+    try:
+        proposal = proposal_from_data(data, source.sub((*path, "proposal")))
+    except InputError as exc:
+        report.errors.extend(_relocate(exc.diagnostics, source, path))
+        return None
+    fired_by = [engine.rule_ids(engine.fire(proposal)[1]) for engine in engines]
+    failures = []
+    if fired_by[0] != fired_by[1]:
+        only = sorted(fired_by[0] ^ fired_by[1])
+        failures.append(f"backends disagree about: {', '.join(only)}")
+    fired = fired_by[1]
+    failures += [f"expected '{r}' to fire; it did not" for r in case.fires if r not in fired]
+    failures += [f"expected '{r}' not to fire; it did" for r in case.does_not_fire if r in fired]
+    gaps = []
+    for gap in case.known_gaps:
+        behaves = (gap.rule in fired) == (gap.expected == "fires")
+        if behaves:
+            failures.append(f"known gap for '{gap.rule}' is fixed; move it to {gap.expected}")
+        else:
+            gaps.append(f"{gap.rule}: {gap.note}")
+    location = source.locate(path)
+    return CaseResult(source.path, location, ruleset, case.name, tuple(failures), tuple(gaps))
+
+
+def _relocate(diagnostics: Sequence[Diagnostic], source: SourceMap, path: tuple[Any, ...]) -> list[Diagnostic]:
+    prefix = dotted((*path, "proposal"))
+    return [
+        Diagnostic(d.location, d.code, f"{prefix}.{d.field}" if d.field else prefix, d.message, d.severity)
+        for d in diagnostics
+    ]
