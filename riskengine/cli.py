@@ -8,6 +8,7 @@ Errors go to stderr as ``path:line:col: error[code] field: message`` (or JSON wi
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -61,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     _common(test, formats=("text", "json"), default="text")
     _rulesets(test)
 
+    ecomap = sub.add_parser("ecomap", help="draw the person's safety net as an SVG eco-map")
+    ecomap.add_argument("file", type=Path, help="proposal file (YAML or JSON)")
+    ecomap.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.svg")
+    _rulesets(ecomap)
+
+    knowledge = sub.add_parser("knowledge", help="list knowledge items and when their sources must be re-checked")
+    knowledge.add_argument("--stale", action="store_true", help="only items past their review-by date")
+    knowledge.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="the date to judge by (default: today)")
+    _common(knowledge, formats=("text", "json"), default="text")
+    _rulesets(knowledge)
+
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("name", choices=sorted(SCHEMAS))
     return parser
@@ -76,6 +88,14 @@ def _rulesets(parser: argparse.ArgumentParser) -> None:
         help="a rulesets directory (repeatable; later ones overlay earlier ones; default: the shipped rulesets)",
     )  # fmt: skip
     parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        msg = f"'{text}' is not a date like 2026-11-22"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -163,6 +183,40 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_TEST_FAILURES
 
 
+def _ecomap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .ecomap import render_ecomap
+
+    proposal = load_proposal(args.file)
+    evaluation = Engine.from_paths(args.rulesets, backend=args.backend).evaluate(proposal)
+    svg = render_ecomap(proposal, evaluation)
+    tmp = args.output.with_name(args.output.name + ".tmp")
+    try:
+        tmp.write_text(svg, encoding="utf-8")
+        tmp.replace(args.output)  # never leave a half-written picture over a good one
+    except OSError as exc:
+        raise RiskEngineError([Diagnostic(Location(str(args.output)), "unwritable", "", exc.strerror or str(exc))]) from None
+    out.write(f"wrote {args.output}\n")
+    return EXIT_OK
+
+
+def _knowledge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .knowledge import knowledge_catalogue
+
+    book = Engine.from_paths(args.rulesets, backend="reference").book
+    as_of = args.as_of or dt.date.today()  # the one place riskengine reads the clock: a maintenance listing
+    entries = [e for e in knowledge_catalogue(book) if e.stale(as_of) or not args.stale]
+    if args.format == "json":
+        out.write(json.dumps([e.to_dict() for e in entries], indent=2) + "\n")
+        return EXIT_OK
+    for e in entries:
+        flag = "STALE " if e.stale(as_of) else ""
+        when = e.review_by.isoformat() if e.review_by else "no date"
+        out.write(f"{flag}{e.id}  review by {when}  [{', '.join(e.jurisdictions)}]  {e.topic}: {e.source_title}\n")
+    what = "stale " if args.stale else ""
+    out.write(f"{len(entries)} {what}knowledge items as of {as_of.isoformat()}\n")
+    return EXIT_OK
+
+
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(json.dumps(SCHEMAS[args.name](), indent=2, sort_keys=True) + "\n")
     return EXIT_OK
@@ -173,6 +227,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "validate": _validate,
     "test": _test,
     "schema": _schema,
+    "ecomap": _ecomap,
+    "knowledge": _knowledge,
 }
 
 if __name__ == "__main__":  # pragma: no cover
