@@ -30,6 +30,8 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 class Test:
     """One test of one fact property."""
 
+    __test__ = False  # not a pytest test class
+
     key: str
     op: Op
     value: Any = None

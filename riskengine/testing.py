@@ -53,6 +53,8 @@ class CaseResult:
 class TestReport:
     """Every case result, the rules no case exercises, and malformed test files."""
 
+    __test__ = False  # not a pytest test class
+
     results: list[CaseResult] = field(default_factory=list)
     untested: list[tuple[str, str]] = field(default_factory=list)
     errors: list[Diagnostic] = field(default_factory=list)
