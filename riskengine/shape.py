@@ -90,12 +90,50 @@ def _one(
     return Diagnostic(source.locate(path), "invalid-value", dotted(path), message)
 
 
+_PATTERNS = {
+    r"^[a-z0-9][a-z0-9_.\-]*[a-z0-9]$": "use lower-case letters, digits, dots, dashes or underscores",
+    r"^\d+\.\d+\.\d+$": "use a version like 1.0.0",
+    r"^\d{3}_[0-9a-f]{16}\.txt$": "name a seed file, like 000_b0bfa345df7592bd.txt",
+    r"^\S(.*\S)?$": "no spaces at the start or end",
+}
+_PLAIN = {
+    "int_type": "should be a whole number",
+    "int_parsing": "should be a whole number",
+    "bool_type": "should be true or false",
+    "bool_parsing": "should be true or false",
+    "string_type": "should be text",
+    "tuple_type": "should be a list",
+    "list_type": "should be a list",
+    "dict_type": "should be a mapping of fields",
+    "model_type": "should be a mapping of fields",
+    "model_attributes_type": "should be a mapping of fields",
+    "date_type": "should be a date like 2026-11-22",
+    "date_parsing": "should be a date like 2026-11-22",
+    "date_from_datetime_parsing": "should be a date like 2026-11-22",
+    "date_from_datetime_inexact": "should be a date like 2026-11-22, without a time",
+}
+
+
 def _message(error: dict[str, Any]) -> str:
-    text = str(error["msg"])
-    text = text.removeprefix("Value error, ").removeprefix("Input ")
     value = error.get("input")
-    shown = repr(value) if isinstance(value, str | int | float | bool) else type(value).__name__
-    return f"{text[0].lower()}{text[1:]} (got {shown})"
+    shown = repr(value) if isinstance(value, str | int | float | bool) else _kind(value)
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind in _PLAIN:
+        text = _PLAIN[kind]
+    elif kind == "string_pattern_mismatch":
+        text = _PATTERNS.get(str(ctx.get("pattern")), f"should match {ctx.get('pattern')}")
+    elif kind == "too_short":
+        least = ctx.get("min_length")
+        entries = "one entry" if least == 1 else f"{least} entries"
+        text = f"needs at least {entries}" if isinstance(value, list | tuple) else "is too short"
+    else:
+        text = str(error["msg"]).removeprefix("Value error, ").removeprefix("Input ")
+        text = f"{text[0].lower()}{text[1:]}"
+    return f"{text} (got {shown})"
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 def _fields_of(model: type[BaseModel], path: YamlPath) -> list[str]:

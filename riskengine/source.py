@@ -118,6 +118,8 @@ def parse_document(text: str, path: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         location = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
         problem = exc.problem or exc.context or "not valid YAML"
+        if exc.context and exc.problem and exc.context_mark is not None:
+            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         raise InputError([Diagnostic(location, "yaml-syntax", "", problem)]) from None
     except yaml.YAMLError as exc:
         raise InputError([Diagnostic(Location(path), "yaml-syntax", "", str(exc))]) from None
