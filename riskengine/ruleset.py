@@ -32,10 +32,10 @@ __all__ = [
     "Then",
 ]
 
-Id = Annotated[str, Strict(), Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*[a-z0-9]$", max_length=120)]
+Id = Annotated[str, Strict(), Field(pattern=r"^[a-z0-9]([a-z0-9_.\-]*[a-z0-9])?$", max_length=120)]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=2000)]
 Date = Annotated[dt.date, Field(strict=False)]
-ItemScope = Literal["concern", "condition", "member", "mitigation", "attempt"]
+ItemScope = Literal["concern", "condition", "member", "mitigation", "attempt", "need"]
 
 
 class _Model(BaseModel):

@@ -91,7 +91,7 @@ def _one(
 
 
 _PATTERNS = {
-    r"^[a-z0-9][a-z0-9_.\-]*[a-z0-9]$": "use lower-case letters, digits, dots, dashes or underscores",
+    r"^[a-z0-9]([a-z0-9_.\-]*[a-z0-9])?$": "use lower-case letters, digits, dots, dashes or underscores",
     r"^\d+\.\d+\.\d+$": "use a version like 1.0.0",
     r"^\d{3}_[0-9a-f]{16}\.txt$": "name a seed file, like 000_b0bfa345df7592bd.txt",
     r"^\S(.*\S)?$": "no spaces at the start or end",

@@ -135,30 +135,50 @@ class TestSafeUse:
         facts = build_facts(proposal_from_data(_bare("parkrun")))
         assert DurableBackend().run(Program(rules, "3" * 64), facts) == ()
 
-    def test_action_errors_are_not_swallowed(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """An exception inside a durable action becomes a BackendError instead of vanishing."""
-        original = durable._recorder
+    def test_engine_errors_become_backend_errors(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A failure inside durable-rules mid-session is a BackendError, and the session is still deleted."""
+        program = Program((CompiledRule(0, "boom", "x@1.0.0", None, (), ()),), "5" * 64)
+        backend = DurableBackend()
+        backend.prepare(program)
+        deleted: list[str] = []
+        real_delete = durable.dre.delete_state
 
-        def explode(_c: object) -> None:
-            raise RuntimeError("boom")
+        def fail(*_args: object) -> None:
+            raise durable.dre.error("boom")
 
-        def exploding_recorder(session: Any, name: str, program: Program) -> Any:
-            return explode if name.startswith("r") else original(session, name, program)
+        def delete(handle: int, sid: str) -> None:
+            deleted.append(sid)
+            real_delete(handle, sid)
 
-        monkeypatch.setattr(durable, "_recorder", exploding_recorder)
-        program = Program((CompiledRule(0, "boom", "x@1.0.0", None, (), ()),), "b" * 64)
+        monkeypatch.setattr(durable.dre, "complete_and_start_action", fail)
+        monkeypatch.setattr(durable.dre, "delete_state", delete)
         with pytest.raises(BackendError, match="boom"):
+            backend.run(program, build_facts(proposal_from_data(_bare("parkrun"))))
+        assert deleted == [str(durable._REGISTRY.sid)]
+
+    def test_a_missing_sentinel_is_detected(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """If the once-per-session sentinel does not match, the run fails loudly instead of going quiet."""
+        program = Program((CompiledRule(0, "quiet", "x@1.0.0", None, (), ()),), "6" * 64)
+        real = durable._one_match
+        monkeypatch.setattr(durable, "_one_match", lambda m, s: ("r0", None) if real(m, s)[0] == "sentinel" else real(m, s))
+        with pytest.raises(BackendError, match="sentinel"):
             DurableBackend().run(program, build_facts(proposal_from_data(_bare("parkrun"))))
 
-    def test_no_dispatcher_threads(self) -> None:
-        """The pinned durable Host still has the private _run we switch off, and no timer threads run."""
+    def test_matches_are_read_exactly(self) -> None:
+        """The fast reading of a match gives what a full JSON decode gives, even with tricky text."""
+        shard = durable._Shard("s", 0, frozenset({"r3"}), frozenset(), frozenset())
+        tricky = '{"r3":{"c":{"id": "case", "t": "case", "x": "a \\"i\\":{\\"id\\": \\"no\\""},"i":{"id": "member:2", "t": "member"}}}'
+        assert durable._one_match(tricky, shard) == ("r3", "member:2") == durable._decoded(tricky, shard)
+        assert durable._one_match('{"sentinel":{"c":{"id": "case"}}}', shard) == ("sentinel", None)
+
+    def test_no_threads_and_no_host(self) -> None:
+        """The adapter starts no threads and never loads durable-rules' Python Host layer."""
+        import sys
         import threading
 
-        from durable import engine as durable_engine
-
-        assert hasattr(durable_engine.Host, "_run")
         DurableBackend().prepare(Program((), "4" * 64))
         assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+        assert "durable.engine" not in sys.modules
 
     def test_fnv_hash_matches_the_known_sid_collision(self) -> None:
         """Our FNV-1a-32 reproduces the colliding pair found in durable-rules' sid table (D3)."""
@@ -168,14 +188,30 @@ class TestSafeUse:
         """Every fact property name hashes differently, so durable cannot confuse two (D4)."""
         durable._check_properties()  # raises RulesetError on a collision or too many properties
 
-    def test_sessions_are_deleted(self) -> None:
-        """After an evaluation no session is left alive in durable-rules."""
+    def test_sessions_are_deleted(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Every session an evaluation opens in durable-rules is deleted before it returns."""
+        import json
+
+        opened: list[tuple[int, str]] = []
+        closed: list[tuple[int, str]] = []
+        real_assert, real_delete = durable.dre.assert_facts, durable.dre.delete_state
+
+        def assert_facts(handle: int, payload: str) -> object:
+            opened.append((handle, json.loads(payload)[0]["sid"]))
+            return real_assert(handle, payload)
+
+        def delete_state(handle: int, sid: str) -> None:
+            closed.append((handle, sid))
+            real_delete(handle, sid)
+
+        monkeypatch.setattr(durable.dre, "assert_facts", assert_facts)
+        monkeypatch.setattr(durable.dre, "delete_state", delete_state)
         engine = Engine.from_paths([CORE], backend="durable")
         engine.evaluate(proposal_from_data(_bare("parkrun")))
-        session = durable._session()
-        for name in session.shards[engine.book.program.fingerprint]:
-            with pytest.raises(Exception):  # noqa: B017,PT011 - durable raises its own error type
-                session.host.get_state(name, str(session.sid))
+        assert opened and opened == closed
+        for handle, sid in closed:
+            with pytest.raises(durable.dre.error):
+                durable.dre.get_state(handle, sid)
 
 
 def _bare(activity: str) -> dict[str, Any]:

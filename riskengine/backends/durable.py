@@ -1,36 +1,45 @@
 """The durable-rules 2.0.28 adapter. The only module in riskengine that imports durable.
 
 durable-rules is unmaintained and has real defects (``shared/reference/engine-anchors.md``
-§1.4–1.7). This adapter uses it in the narrow way that is known to be safe:
+§1.4–1.7). This adapter drives its C Rete engine (``durable_rules_engine``) directly, in
+the narrow way that is known to be safe, and never uses its Python ``Host``:
 
-* one engine host per process, its background dispatcher threads switched off
-  (they run deferred actions late and race with ``delete_state``: D2, D8);
-* exactly one live session at a time, behind a lock, deleted after each run, so
-  sessions never meet through their 32-bit hash (D3) nor hit the 1,024 limit;
-* explicit fact ids (no content-hash identity, no "already observed" errors);
+* no ``Host`` means no background dispatcher threads (which run deferred actions late
+  and race with ``delete_state``: D2, D8) and no swallowed action errors: our own loop
+  reads each match, so an error is ours and becomes :class:`BackendError`;
+* exactly one live session per durable ruleset at a time, behind a process-wide lock,
+  deleted after each run, so sessions never meet through their 32-bit hash (D3) nor
+  reach the 1,024 limit;
+* explicit fact ids, checked for distinct hashes (D4), so no content-hash identity and
+  no "already observed" errors;
 * the case (context) fact asserted before item facts; no negation is ever emitted;
 * a never-firing catch-all join so no fact is "unhandled" (which would defer actions);
-* a sentinel rule that fires once per session on the case fact: deleting a session
-  in which no action ever ran frees uninitialised memory and segfaults (D5, seen
-  here with a bare proposal), and a missing sentinel firing exposes a broken run;
+* a sentinel rule that fires once per session on the case fact: deleting a session in
+  which no action ever ran frees uninitialised memory and segfaults (D5, seen here with
+  a bare proposal), and a missing sentinel match exposes a broken run;
 * no ``$and`` mixed with references to another fact (D1): rules never correlate;
-* ``$imt`` only on properties that the fact builder guarantees are strings (D6);
-* limits checked before ``create_ruleset``: at most :data:`MAX_RULES_PER_SHARD`
-  rules per durable ruleset (64 alpha matches per fact, 512 children per node),
+* ``$imt`` only on properties the fact builder guarantees are strings (D6);
+* limits checked before ``create_ruleset``: at most :data:`MAX_RULES_PER_SHARD` rules
+  per durable ruleset (64 simultaneous alpha matches per fact, 512 children per node),
   at most 253 properties per fact, no colliding property-name hashes (D4);
-* action errors, which durable-rules swallows into session state, are read back
-  and raised as :class:`~riskengine.errors.BackendError`.
+* a rule matched through two ``$or`` branches is reported once, as the IR requires.
+
+The Python layer of durable-rules (``durable.engine``) costs about ten times the C
+engine's own time per evaluation (a JSON round trip of the session state per action);
+driving the C API keeps an evaluation of several hundred rules within a few milliseconds.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-import durable_rules_engine
-from durable import engine as durable_engine
+import durable_rules_engine as dre
 
 from ..errors import BackendError, RulesetError
 from ..facts import FactSet
@@ -42,46 +51,29 @@ __all__ = ["MAX_PROPERTIES", "MAX_RULES_PER_SHARD", "DurableBackend", "compile_p
 MAX_RULES_PER_SHARD = 56  # well under 64 simultaneous alpha matches (with catch-all, sentinel)
 MAX_PROPERTIES = 253  # per fact, including id, t and sid
 _NEVER = "__riskengine_never__"
-_CATCH_ALL = {"all": [{"a": {"$ex": {"t": 1}}}, {"b": {"t": _NEVER}}], "run": "noop"}
-_SENTINEL = {"all": [{"c": {"t": "case"}}], "run": "sentinel"}
+_CATCH_ALL = {"all": [{"a": {"$ex": {"t": 1}}}, {"b": {"t": _NEVER}}]}
+_SENTINEL = {"all": [{"c": {"t": "case"}}]}
 
 
-class _QuietHost(durable_engine.Host):  # type: ignore[misc]
-    """A Host without the timer threads that run deferred actions behind our back."""
-
-    def __init__(self) -> None:
-        self.actions: dict[str, Callable[[Any], None]] = {}
-        super().__init__()
-
-    def _run(self) -> None:
-        """Start no dispatcher threads (durable-rules offers no switch for this)."""
-
-    def get_action(self, action_name: str) -> Callable[[Any], None]:
-        return self.actions[action_name]
+@dataclass(frozen=True, slots=True)
+class _Shard:
+    name: str
+    handle: int
+    scoped: frozenset[str]  # rule names whose matches carry an item fact
+    keys: frozenset[str]  # fact properties its rules test (plus id and t)
+    scopes: frozenset[str]  # item scopes its rules match
 
 
-class _Session:
-    """The process's one host and the shards registered on it."""
+class _Registry:
+    """The process's durable rulesets (shards), one per program chunk, and the session counter."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.host = _QuietHost()
-        self.shards: dict[str, list[str]] = {}
-        self.fired: list[Firing] = []
-        self.sentinels = 0
+        self.shards: dict[str, list[_Shard]] = {}
         self.sid = 0
 
 
-_SESSION: _Session | None = None
-_SESSION_LOCK = threading.Lock()
-
-
-def _session() -> _Session:
-    global _SESSION  # noqa: PLW0603 - one durable host per process, by design
-    with _SESSION_LOCK:
-        if _SESSION is None:
-            _SESSION = _Session()
-        return _SESSION
+_REGISTRY = _Registry()
 
 
 @contextmanager
@@ -89,87 +81,118 @@ def _mapped(what: str) -> Iterator[None]:
     """Translate every durable-rules failure into BackendError, keeping the cause."""
     try:
         yield
-    except (
-        durable_rules_engine.error,
-        durable_engine.MessageNotHandledException,
-        durable_engine.MessageObservedException,
-        MemoryError,
-        KeyError,
-        TypeError,
-        ValueError,
-    ) as exc:
+    except (dre.error, MemoryError, KeyError, TypeError, ValueError) as exc:
         raise BackendError(f"durable-rules failed while {what}: {exc}") from exc
 
 
 class DurableBackend:
-    """Run compiled rules on durable-rules, defensively."""
+    """Run compiled rules on durable-rules' C engine, defensively."""
 
     name = "durable"
 
     def prepare(self, program: Program) -> None:
-        """Check limits and register the program's shards (once per process)."""
-        session = _session()
-        with session.lock:
-            self._register(session, program)
+        """Check limits and create the program's durable rulesets (once per process)."""
+        with _REGISTRY.lock:
+            _shards(program)
 
     def run(self, program: Program, facts: FactSet) -> tuple[Firing, ...]:
         """Assert the facts into a fresh session per shard and collect what fires."""
-        session = _session()
-        with session.lock:
-            names = self._register(session, program)
-            session.fired = []
-            for name in names:
-                self._run_shard(session, name, facts)
-            return tuple(sorted(session.fired, key=lambda f: (f[0], f[1] or "")))
-
-    def _register(self, session: _Session, program: Program) -> list[str]:
-        if program.fingerprint in session.shards:
-            return session.shards[program.fingerprint]
-        definitions = compile_program(program)
-        for rules in definitions.values():
-            for name, rule in rules.items():
-                session.host.actions[rule["run"]] = _recorder(session, name, program)
-        with _mapped("registering rules"):
-            session.host.register_rulesets(definitions)
-        session.shards[program.fingerprint] = sorted(definitions)
-        return session.shards[program.fingerprint]
-
-    def _run_shard(self, session: _Session, name: str, facts: FactSet) -> None:
-        session.sid += 1
-        sid = str(session.sid)
-        batch = [{**fact, "sid": sid} for fact in facts.all()]
-        before = session.sentinels
+        batch = facts.all()
         if len({_fnv1a_32(f["id"]) for f in batch}) != len(batch):  # D4: ids compared by hash
             raise BackendError("two fact ids share a durable-rules hash")
-        try:
-            with _mapped("evaluating"):
-                session.host.assert_facts(name, batch)
-                state = session.host.get_state(name, sid)
-            if "exception" in state:
-                raise BackendError(f"a rule action failed inside durable-rules: {state['exception']}")
-            if session.sentinels != before + 1:
-                raise BackendError("durable-rules did not run the session's actions")
-        finally:
-            with _mapped("deleting the session"):
-                session.host.delete_state(name, sid)
+        fired: set[Firing] = set()
+        with _REGISTRY.lock:
+            for shard in _shards(program):
+                _REGISTRY.sid += 1
+                sid = str(_REGISTRY.sid)
+                fired.update(_run_shard(shard, _payload(shard, batch, sid), sid))
+        return tuple(sorted(fired, key=lambda f: (f[0], f[1] or "")))
 
 
-def _recorder(session: _Session, name: str, program: Program) -> Callable[[Any], None]:
-    if name == "noop":
-        return lambda _c: None
-    if name == "sentinel":
+def _payload(shard: _Shard, batch: list[dict[str, Any]], sid: str) -> str:
+    """The facts a shard needs, with only the properties its rules test; the case fact first."""
+    keep = shard.keys
+    wanted = [batch[0]] + [f for f in batch[1:] if f["t"] in shard.scopes]
+    return json.dumps([{**{k: v for k, v in f.items() if k in keep}, "sid": sid} for f in wanted])
 
-        def sentinel(_c: Any) -> None:
-            session.sentinels += 1
 
-        return sentinel
-    index = int(name.removeprefix("r"))
-    scoped = program.rules[index].scope is not None
+def _shards(program: Program) -> list[_Shard]:
+    if program.fingerprint not in _REGISTRY.shards:
+        created = []
+        by_name = {f"r{r.index}": r for r in program.rules}
+        for name, rules in compile_program(program).items():
+            members = [by_name[r] for r in rules if r in by_name]
+            scoped = frozenset(f"r{r.index}" for r in members if r.scope is not None)
+            keys = {"id", "t"} | {t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)}
+            scopes = frozenset(r.scope for r in members if r.scope is not None)
+            with _mapped("creating rules"):
+                handle = dre.create_ruleset(name, json.dumps(rules))
+            created.append(_Shard(name, handle, scoped, frozenset(keys), scopes))
+        _REGISTRY.shards[program.fingerprint] = created
+    return _REGISTRY.shards[program.fingerprint]
 
-    def record(c: Any) -> None:
-        session.fired.append((index, c.i["id"] if scoped else None))
 
-    return record
+def _tests(predicate: Predicate) -> tuple[Test, ...]:
+    return predicate.tests if isinstance(predicate, AnyOf) else (predicate,)
+
+
+def _run_shard(shard: _Shard, payload: str, sid: str) -> list[Firing]:
+    """One session: assert, read every match, delete. Never leaves the session alive."""
+    fired: list[Firing] = []
+    sentinels = 0
+    try:
+        with _mapped("evaluating"):
+            code, state = dre.assert_facts(shard.handle, payload)
+            if code != 0:
+                raise BackendError(f"durable-rules refused the facts (code {code})")
+            started = dre.start_action_for_state(shard.handle, state)
+            message = started[1] if started else None
+            while message:
+                rule, item = _one_match(message, shard)
+                if rule == "sentinel":
+                    sentinels += 1
+                else:
+                    fired.append((int(rule[1:]), item))
+                message = dre.complete_and_start_action(shard.handle, state)
+        if sentinels != 1:
+            raise BackendError(f"durable-rules matched the sentinel {sentinels} times, not once")
+    finally:
+        with _mapped("deleting the session"):
+            dre.delete_state(shard.handle, sid)
+    return fired
+
+
+_RULE = re.compile(r'\{"(r\d+|sentinel)":\{"c":\{')
+_ITEM = '"i":{"id": "'
+
+
+def _one_match(message: str, shard: _Shard) -> tuple[str, str | None]:
+    """The rule name and item id of one match, read without decoding the whole message.
+
+    durable-rules hands back each fact as the JSON text we asserted, so the layout is ours:
+    the item fact starts with its id, and ids never contain quotes. A bare ``"i":{"id": "``
+    cannot occur inside a JSON string (its quotes would be escaped), so the last one is the
+    item's. Anything unexpected is decoded in full and checked.
+    """
+    found = _RULE.match(message)
+    if found is None:
+        return _decoded(message, shard)
+    rule = found.group(1)
+    if rule not in shard.scoped:
+        return rule, None
+    start = message.rfind(_ITEM)
+    if start < 0:
+        return _decoded(message, shard)
+    start += len(_ITEM)
+    return rule, message[start : message.index('"', start)]
+
+
+def _decoded(message: str, shard: _Shard) -> tuple[str, str | None]:
+    decoded = json.loads(message)
+    if not isinstance(decoded, dict) or len(decoded) != 1:
+        raise BackendError(f"unexpected match from durable-rules: {message[:200]}")
+    ((rule, match),) = decoded.items()
+    return rule, (match["i"]["id"] if rule in shard.scoped else None)
 
 
 def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
@@ -180,7 +203,8 @@ def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
     for start in range(0, len(rules), MAX_RULES_PER_SHARD):
         chunk = rules[start : start + MAX_RULES_PER_SHARD]
         name = f"riskengine_{program.fingerprint[:12]}_{start // MAX_RULES_PER_SHARD}"
-        shard = {f"r{r.index}": _rule(r.scope, r.case_tests, r.item_tests, f"r{r.index}") for r in chunk}
+        # Action names are global to the host: prefix them so two programs never share one.
+        shard = {f"r{r.index}": _rule(r.scope, r.case_tests, r.item_tests) for r in chunk}
         shards[name] = {**shard, **_fixed_rules()}
     if not shards:
         shards[f"riskengine_{program.fingerprint[:12]}_0"] = _fixed_rules()
@@ -188,20 +212,15 @@ def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def _fixed_rules() -> dict[str, dict[str, Any]]:
-    """Fresh copies (durable-rules mutates definitions) of the catch-all and the sentinel."""
-    return {
-        "noop": {"all": [dict(p) for p in _CATCH_ALL["all"]], "run": "noop"},
-        "sentinel": {"all": [dict(p) for p in _SENTINEL["all"]], "run": "sentinel"},
-    }
+    """The catch-all (every fact is handled) and the once-per-session sentinel."""
+    return {"noop": _CATCH_ALL, "sentinel": _SENTINEL}
 
 
-def _rule(
-    scope: str | None, case: tuple[Predicate, ...], item: tuple[Predicate, ...], action: str
-) -> dict[str, Any]:
+def _rule(scope: str | None, case: tuple[Predicate, ...], item: tuple[Predicate, ...]) -> dict[str, Any]:
     patterns: list[dict[str, Any]] = [{"c": _pattern("case", case)}]
     if scope is not None:
         patterns.append({"i": _pattern(scope, item)})
-    return {"all": patterns, "run": action}
+    return {"all": patterns}
 
 
 def _pattern(fact_type: str, tests: tuple[Predicate, ...]) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""The command line: outputs, exit codes, and no tracebacks."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from riskengine.cli import main
+
+from .paths import CORE, EXAMPLES, OVERLAY, ROOT
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+class TestEvaluate:
+    def test_json_is_the_evaluation_document(self) -> None:
+        """`evaluate` prints the v1 evaluation as JSON on stdout and exits 0."""
+        code, out, err = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--rulesets", str(CORE))
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["schema_version"] == 1 and doc["proposal_id"] == "prop-0042"
+        assert [p["id"] for p in doc["principles"]] == [f"felton.{i}" for i in range(1, 6)]
+
+    def test_text_follows_the_conversation(self) -> None:
+        """The text report's sections come in conversation order."""
+        code, out, _ = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--format", "text", "--rulesets", str(CORE))
+        assert code == 0
+        order = ["Living your life?", "What the five principles ask", "Tensions to talk through", "What could help",
+                 "What the law and guidance say", "What could go well", "Who the plan leans on", "Review"]  # fmt: skip
+        positions = [out.index(title) for title in order]
+        assert positions == sorted(positions)
+
+    def test_backends_give_the_same_document(self) -> None:
+        """--backend reference and the default durable backend print the same evaluation."""
+        args = ("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--rulesets", str(CORE))
+        a, b = json.loads(_run(*args)[1]), json.loads(_run(*args, "--backend", "reference")[1])
+        a["provenance"].pop("backend"), b["provenance"].pop("backend")
+        assert a == b
+
+    def test_bad_rulesets_exit_2(self, tmp_path: Path) -> None:
+        """A broken ruleset directory stops evaluation with exit 2 and a located error."""
+        (tmp_path / "x.yaml").write_text("id: x\nversion: 1.0.0\ntitle: x\nsources: [{id: s, title: s}]\nrules:\n  - {id: a, source: t, because: b, then: {gap: felton.1}}\n")
+        code, out, err = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--rulesets", str(tmp_path), "--format", "text")
+        assert code == 2 and not out
+        assert f"{tmp_path}/x.yaml:6:" in err and "unknown-source" in err
+
+    def test_internal_errors_are_not_tracebacks(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An unexpected bug prints one line and exit code 3, not a traceback."""
+        import riskengine.cli as cli
+
+        monkeypatch.setitem(cli.COMMANDS, "schema", lambda *_: 1 / 0)
+        code, _, err = _run("schema", "proposal")
+        assert code == 3 and "internal error: ZeroDivisionError" in err and "Traceback" not in err
+
+
+class TestOverlay:
+    def test_overlay_adds_and_disables_with_reason(self) -> None:
+        """A local overlay adds its rules and switches a shipped rule off; provenance records both."""
+        code, out, _ = _run("evaluate", str(EXAMPLES / "medication-bare.yaml"), "--rulesets", str(CORE), "--rulesets", str(OVERLAY))
+        assert code == 0
+        doc = json.loads(out)
+        assert [r["id"] for r in doc["provenance"]["rulesets"]] == ["core-fixture", "local-trust"]
+        assert doc["provenance"]["disabled_rules"] == [{
+            "rule": "core.bool", "ruleset": "core-fixture@1.2.3", "by": "local-trust@0.1.0",
+            "reason": "Our record system captures the person's view elsewhere.",
+        }]  # fmt: skip
+        rules = {t["rule"] for t in doc["trace"]}
+        assert "local.peer-offer" in rules and "core.bool" not in rules
+
+
+class TestValidateTestSchema:
+    def test_validate_counts_what_it_checked(self) -> None:
+        """`validate` checks rulesets, rule tests and proposals and says how many of each."""
+        code, out, _ = _run("validate", str(CORE), str(EXAMPLES))
+        assert code == 0
+        assert out.strip() == "ok: 1 rulesets, 15 rules, 1 rule test files, 3 proposals"
+
+    def test_rule_tests_pass_and_report_counts(self) -> None:
+        """`test` runs the fixture ruleset's cases and ends with the plain count line."""
+        code, out, _ = _run("test", str(CORE))
+        assert code == 0, out
+        assert out.strip().splitlines()[-1].endswith(" passed, 0 failed")
+
+    def test_failing_rule_tests_exit_1(self, tmp_path: Path) -> None:
+        """A case whose expectation fails, and a rule no case fires, give exit code 1 with reasons."""
+        (tmp_path / "r.yaml").write_text((CORE / "core.yaml").read_text())
+        (tmp_path / "r.test.yaml").write_text(
+            "ruleset: core-fixture\ncases:\n  - name: wrong\n    proposal: {proposal: {activity: parkrun}}\n"
+            "    fires: [core.equals]\n    known_gaps: [{rule: core.always, expected: does_not_fire, note: n}]\n"
+        )
+        code, out, _ = _run("test", str(tmp_path))
+        assert code == 1
+        assert "expected 'core.equals' to fire; it did not" in out
+        assert "untested: rule 'core.one-of'" in out
+        assert "known gap" in out and out.strip().endswith("0 passed, 1 failed")
+
+    @pytest.mark.parametrize("name", ["proposal", "evaluation", "ruleset", "rule-test"])
+    def test_schemas_are_json_schema(self, name: str) -> None:
+        """`schema NAME` prints a JSON Schema document."""
+        code, out, _ = _run("schema", name)
+        assert code == 0
+        assert json.loads(out)["type"] == "object"
+
+    def test_console_script_runs_in_a_fresh_process(self) -> None:
+        """`python -m riskengine.cli` works from a clean interpreter (import-time problems show here)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "riskengine.cli", "validate", str(EXAMPLES)],
+            capture_output=True, text=True, cwd=ROOT, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("ok: 3 proposals")

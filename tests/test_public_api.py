@@ -1,0 +1,47 @@
+"""One door in: the public API is exactly what ``riskengine.__all__`` says."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import riskengine
+
+from .paths import ROOT
+
+
+class TestPublicApi:
+    def test_all_is_sorted_and_complete(self) -> None:
+        """__all__ is sorted and lists every public name the package exposes."""
+        public = sorted(n for n in vars(riskengine) if not n.startswith("_") or n == "__version__")
+        modules = {n for n in public if type(getattr(riskengine, n)).__name__ == "module"}
+        assert riskengine.__all__ == sorted(riskengine.__all__)
+        assert set(riskengine.__all__) == set(public) - modules
+
+    def test_one_error_root(self) -> None:
+        """Every exception riskengine exports derives from RiskEngineError."""
+        errors = [getattr(riskengine, n) for n in riskengine.__all__ if n.endswith("Error")]
+        assert errors and all(issubclass(e, riskengine.RiskEngineError) for e in errors)
+
+    def test_only_the_adapter_imports_durable(self) -> None:
+        """durable-rules is imported by riskengine/backends/durable.py and nowhere else."""
+        importers = []
+        for path in (ROOT / "riskengine").rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module]
+                if any(n.split(".")[0] in {"durable", "durable_rules_engine"} for n in names):
+                    importers.append(path.relative_to(ROOT))
+        assert set(importers) == {Path("riskengine/backends/durable.py")}
+
+    def test_nothing_reads_the_clock_during_evaluation(self) -> None:
+        """No module on the evaluation path calls date.today() or datetime.now(): as_of is the date."""
+        allowed = {Path("riskengine/cli.py")}  # the knowledge listing's default --as-of only
+        offenders = []
+        for path in (ROOT / "riskengine").rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if any(call in text for call in ("date.today(", "datetime.now(", "time.time(")):
+                offenders.append(path.relative_to(ROOT))
+        assert set(offenders) <= allowed
