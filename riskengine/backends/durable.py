@@ -22,7 +22,11 @@ the narrow way that is known to be safe, and never uses its Python ``Host``:
 * limits checked before ``create_ruleset``: at most :data:`MAX_RULES_PER_SHARD` rules
   per durable ruleset (64 simultaneous alpha matches per fact, 512 children per node),
   at most 253 properties per fact, no colliding property-name hashes (D4);
-* a rule matched through two ``$or`` branches is reported once, as the IR requires.
+* a rule matched through two ``$or`` branches is reported once, as the IR requires;
+* rules are grouped into shards by their *gate* (the activity or category test most
+  pack rules start with), and a shard none of whose gates hold for the case is not
+  run at all: an exact necessary condition, like a Rete alpha-memory index, checked
+  with the reference semantics and covered by the parity tests.
 
 The Python layer of durable-rules (``durable.engine``) costs about ten times the C
 engine's own time per evaluation (a JSON round trip of the session state per action);
@@ -44,7 +48,7 @@ import durable_rules_engine as dre
 from ..errors import BackendError, RulesetError
 from ..facts import FactSet
 from ..fields import FIELDS, fact_key
-from ..ir import AnyOf, Firing, Predicate, Program, Test
+from ..ir import AnyOf, CompiledRule, Firing, Predicate, Program, Test, holds
 
 __all__ = ["MAX_PROPERTIES", "MAX_RULES_PER_SHARD", "DurableBackend", "compile_program"]
 
@@ -62,6 +66,7 @@ class _Shard:
     scoped: frozenset[str]  # rule names whose matches carry an item fact
     keys: frozenset[str]  # fact properties its rules test (plus id and t)
     scopes: frozenset[str]  # item scopes its rules match
+    gates: tuple[Test, ...]  # empty: always run; else run only if one of these holds
 
 
 class _Registry:
@@ -101,8 +106,11 @@ class DurableBackend:
         if len({_fnv1a_32(f["id"]) for f in batch}) != len(batch):  # D4: ids compared by hash
             raise BackendError("two fact ids share a durable-rules hash")
         fired: set[Firing] = set()
+        case = batch[0]
         with _REGISTRY.lock:
             for shard in _shards(program):
+                if shard.gates and not any(holds(g, case) for g in shard.gates):
+                    continue
                 _REGISTRY.sid += 1
                 sid = str(_REGISTRY.sid)
                 fired.update(_run_shard(shard, _payload(shard, batch, sid), sid))
@@ -122,14 +130,29 @@ def _shards(program: Program) -> list[_Shard]:
         by_name = {f"r{r.index}": r for r in program.rules}
         for name, rules in compile_program(program).items():
             members = [by_name[r] for r in rules if r in by_name]
+            gates = tuple(dict.fromkeys(g for g in map(_gate, members) if g is not None))
+            if any(_gate(r) is None for r in members):
+                gates = ()
             scoped = frozenset(f"r{r.index}" for r in members if r.scope is not None)
             keys = {"id", "t"} | {t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)}
             scopes = frozenset(r.scope for r in members if r.scope is not None)
             with _mapped("creating rules"):
                 handle = dre.create_ruleset(name, json.dumps(rules))
-            created.append(_Shard(name, handle, scoped, frozenset(keys), scopes))
+            created.append(_Shard(name, handle, scoped, frozenset(keys), scopes, gates))
         _REGISTRY.shards[program.fingerprint] = created
     return _REGISTRY.shards[program.fingerprint]
+
+
+_GATE_KEYS = frozenset({"proposal__activity", "proposal__categories"})
+_GATE_OPS = frozenset({"eq", "in", "includes", "includes_any"})
+
+
+def _gate(rule: CompiledRule) -> Test | None:
+    """The first case test on the activity or categories: the rule cannot fire unless it holds."""
+    return next(
+        (t for t in rule.case_tests if isinstance(t, Test) and t.key in _GATE_KEYS and t.op in _GATE_OPS),
+        None,
+    )
 
 
 def _tests(predicate: Predicate) -> tuple[Test, ...]:
@@ -199,7 +222,8 @@ def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
     """Durable-rules' dict form of ``program``, in shards; raise if a limit would break."""
     _check_properties()
     shards: dict[str, dict[str, dict[str, Any]]] = {}
-    rules = program.rules
+    # Ungated rules first, then gated ones grouped by gate, so shards can be skipped whole.
+    rules = sorted(program.rules, key=lambda r: (_gate(r) is not None, repr(_gate(r)), r.index))
     for start in range(0, len(rules), MAX_RULES_PER_SHARD):
         chunk = rules[start : start + MAX_RULES_PER_SHARD]
         name = f"riskengine_{program.fingerprint[:12]}_{start // MAX_RULES_PER_SHARD}"
