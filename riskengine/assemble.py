@@ -15,6 +15,7 @@ from typing import Any
 from . import __version__
 from .evaluation import (
     Benefit,
+    SafetyNet,
     Evaluation,
     KnowledgeItem,
     LivingYourLife,
@@ -36,7 +37,7 @@ from .ruleset import KnowledgeOut, Source
 from .safety_net import NeedRequest, analyse_safety_net
 from .vocab import PRINCIPLES, STAGES, TENSIONS
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "need_requests"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
 LOOK_BACK_AT = ("what went well", "what the person learned", "what the team learned")
@@ -61,10 +62,30 @@ class _Acc:
     trace: list[TraceEntry] = field(default_factory=list)
 
 
+def need_requests(book: RuleBook, facts: FactSet, firings: Sequence[Firing]) -> list[NeedRequest]:
+    """The safety-net needs the (first-phase) firings declare, with their reasons filled in."""
+    out = []
+    for rule_index, item_id in firings:
+        need = book.rules[rule_index].rule.then.safety_net_need
+        if need is not None:
+            item = facts.find(item_id) if item_id else None
+            out.append(NeedRequest(need.role, need.when, render(need.why, facts.case, item), need.kinds, need.steadiness))
+    return out
+
+
 def assemble(
-    book: RuleBook, proposal: Proposal, facts: FactSet, firings: Sequence[Firing], backend: str
+    book: RuleBook,
+    proposal: Proposal,
+    facts: FactSet,
+    firings: Sequence[Firing],
+    backend: str,
+    safety_net: SafetyNet | None = None,
 ) -> Evaluation:
-    """Build the evaluation for ``proposal`` from what fired."""
+    """Build the evaluation for ``proposal`` from what fired (both phases).
+
+    ``safety_net`` is the analysis the engine made between the phases; without
+    it, the needs in ``firings`` are analysed here.
+    """
     acc = _Acc()
     order = {r.path: i for i, r in enumerate(book.rulesets)}
     for rule_index, item_id in firings:
@@ -92,7 +113,7 @@ def assemble(
         mitigations=tuple(acc.mitigations.values()),
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
-        safety_net=analyse_safety_net(proposal, acc.needs),
+        safety_net=safety_net if safety_net is not None else analyse_safety_net(proposal, acc.needs),
         review=Review(on=proposal.plan.review_on, success_looks_like=proposal.plan.success_looks_like, look_back_at=LOOK_BACK_AT),
         trace=tuple(sorted(acc.trace, key=lambda t: (t.rule, str(sorted(t.because.items()))))),
     )

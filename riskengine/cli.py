@@ -24,7 +24,7 @@ from .evaluation import Evaluation
 from .loader import load_rulebook
 from .proposal import Proposal
 from .proposals import load_proposal, proposal_warnings
-from .render import diagnostics_json, diagnostics_text, evaluation_text, test_report_json, test_report_text
+from .render import diagnostics_json, diagnostics_text, evaluation_text, rule_tests_json, rule_tests_text
 from .ruleset import Ruleset, RuleTestFile
 from .source import read_document
 from .testing import load_test_file, run_rule_tests
@@ -178,7 +178,7 @@ def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = run_rule_tests(args.paths, rulesets=args.rulesets)
-    text = test_report_json(report) if args.format == "json" else test_report_text(report)
+    text = rule_tests_json(report) if args.format == "json" else rule_tests_text(report)
     out.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK if report.ok else EXIT_TEST_FAILURES
 

@@ -10,14 +10,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .assemble import assemble
+from .assemble import assemble, need_requests
 from .backends import Backend, get_backend
 from .evaluation import Evaluation
-from .facts import FactSet, build_facts
+from .facts import FactSet, build_facts, with_safety_net
 from .ir import Firing
 from .loader import RuleBook, load_rulebook
 from .proposal import Proposal
 from .proposals import proposal_from_data
+from .safety_net import SafetyNetAnalysis, analyse
 
 __all__ = ["DEFAULT_BACKEND", "Engine", "default_rulesets_dir"]
 
@@ -30,12 +31,21 @@ def default_rulesets_dir() -> Path:
 
 
 class Engine:
-    """Rulesets loaded and compiled for one backend."""
+    """Rulesets loaded and compiled for one backend.
+
+    Evaluation runs in two phases. Phase 1 runs the rules that read only the
+    proposal; the needs they declare are matched against the network
+    (:mod:`riskengine.safety_net`). Phase 2 runs the rules that read that
+    analysis (``safety_net.*``, ``for_each: need``) on the same facts plus the
+    analysis. Assembly merges the firings of both.
+    """
 
     def __init__(self, book: RuleBook, backend: Backend) -> None:
         self.book = book
         self.backend = backend
         backend.prepare(book.program)
+        if book.late_program.rules:
+            backend.prepare(book.late_program)
 
     @classmethod
     def from_paths(
@@ -48,15 +58,30 @@ class Engine:
     def evaluate(self, proposal: Proposal | Mapping[str, Any]) -> Evaluation:
         """Evaluate one proposal. It prompts; it never decides."""
         model = proposal if isinstance(proposal, Proposal) else proposal_from_data(proposal)
-        facts = build_facts(model)
-        firings = self.backend.run(self.book.program, facts)
-        return assemble(self.book, model, facts, firings, self.backend.name)
+        facts, firings, analysis = self._run(model)
+        return assemble(self.book, model, facts, firings, self.backend.name, analysis.safety_net)
 
     def fire(self, proposal: Proposal) -> tuple[FactSet, tuple[Firing, ...]]:
-        """The facts and raw firings for ``proposal`` (for rule tests and parity checks)."""
-        facts = build_facts(proposal)
-        return facts, self.backend.run(self.book.program, facts)
+        """The (second-phase) facts and the firings of both phases, indexed into ``book.rules``."""
+        facts, firings, _ = self._run(proposal)
+        return facts, firings
 
     def rule_ids(self, firings: Sequence[Firing]) -> set[str]:
         """The ids of the rules in ``firings``."""
-        return {self.book.program.rules[index].rule_id for index, _ in firings}
+        return {self.book.rules[index].rule.id for index, _ in firings}
+
+    def _run(self, model: Proposal) -> tuple[FactSet, tuple[Firing, ...], SafetyNetAnalysis]:
+        facts = build_facts(model)
+        early = self.backend.run(self.book.program, facts)
+        analysis = analyse(model, need_requests(self.book, facts, early))
+        facts = with_safety_net(
+            facts,
+            analysis.safety_net,
+            services_reachable=analysis.services_reachable,
+            service_cut_points=len(analysis.service_cut_points),
+        )
+        if not self.book.late_program.rules:
+            return facts, early, analysis
+        offset = len(self.book.program.rules)
+        late = self.backend.run(self.book.late_program, facts)
+        return facts, early + tuple((offset + i, item) for i, item in late), analysis

@@ -7,7 +7,8 @@ Additive extensions to v1 (no version bump needed, recorded in the README):
 ``provenance.disabled_rules``, ``principles[].gaps``, ``knowledge[].jurisdictions``,
 ``knowledge[].topic``, ``safety_net.needs[].fillable_by``,
 ``safety_net.needs[].issues_by_member``, ``members[]`` in single points of failure,
-``consent_conflicts[].person_words``.
+``consent_conflicts[].person_words``, ``consent_conflicts[].mitigation``,
+``single_points_of_failure[].could_share_kinds``, ``single_points_of_failure[].cuts_off_services``.
 """
 
 from __future__ import annotations
@@ -184,15 +185,19 @@ class SinglePointOfFailure(_Out):
     member: str
     carries: tuple[str, ...]
     because: str = ""
-    could_share: tuple[str, ...] = ()
+    could_share: tuple[str, ...] = Field(default=(), description="members linked to this one in the network")
+    could_share_kinds: tuple[str, ...] = Field(default=(), description="other kinds that could fill the roles it carries")
+    cuts_off_services: bool = Field(default=False, description="without them the person has no way to any service")
 
 
 class ConsentConflict(_Out):
     """A need that depends on telling someone the person has said no to."""
 
     member: str
-    role: str
+    role: str = Field(description="a safety-net role, or `mitigation`")
     because: str
+    person_words: str | None = Field(default=None, description="the note in the person's advance statement")
+    mitigation: str | None = Field(default=None, description="the mitigation's text, when role is `mitigation`")
 
 
 class SafetyNet(_Out):

@@ -15,11 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .evaluation import SafetyNet, SafetyNetNeed
 from .fields import CASE_SCOPES, fact_key
 from .proposal import Member, Proposal
 from .vocab import ACTIVITY_CATEGORIES, FORMAL_KINDS, PERSONAL_KINDS
 
-__all__ = ["FactSet", "build_facts", "member_group"]
+__all__ = ["FactSet", "build_facts", "member_group", "with_safety_net", "words_in"]
 
 Fact = dict[str, Any]
 
@@ -29,6 +30,7 @@ HARM_KINDS = frozenset(
 )  # fmt: skip
 _NOT_NOW = re.compile(r"\b(not now|not yet|later|wait|postpone|delay|not at all|don'?t)\b", re.I)
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.\-]*[a-z0-9])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ def build_facts(proposal: Proposal) -> FactSet:
         "condition": _items(
             "condition", ({"by": c.by, "text": c.text} for c in proposal.proposal.conditions_proposed)
         ),
-        "member": _items("member", (_member(m, proposal) for m in proposal.network)),
+        "member": _items("member", _members(proposal)),
         "mitigation": _items("mitigation", (_mitigation(m, proposal) for m in proposal.plan.mitigations)),
         "attempt": _items(
             "attempt",
@@ -78,6 +80,45 @@ def build_facts(proposal: Proposal) -> FactSet:
         ),
     }
     return FactSet(case, {k: v for k, v in items.items() if v})
+
+
+def with_safety_net(
+    facts: FactSet, net: SafetyNet, *, services_reachable: bool, service_cut_points: int
+) -> FactSet:
+    """The second-phase facts: the first-phase facts plus the safety-net analysis."""
+    needs = net.needs
+    values = {
+        "needs_count": len(needs),
+        "in_place_count": sum(n.status == "in_place" for n in needs),
+        "fragile_count": sum(n.status == "fragile" for n in needs),
+        "missing_count": sum(n.status == "missing" for n in needs),
+        "missing_roles": {n.role for n in needs if n.status == "missing"},
+        "fragile_roles": {n.role for n in needs if n.status == "fragile"},
+        "issues": {i for n in needs for i in n.issues},
+        "single_points_count": len(net.single_points_of_failure),
+        "single_points": [s.member for s in net.single_points_of_failure],
+        "consent_conflicts_count": len(net.consent_conflicts),
+        "services_reachable": services_reachable,
+        "service_cut_points_count": service_cut_points,
+    }
+    case = {**facts.case, **{fact_key("safety_net", k): v for k, v in _clean(values).items()}}
+    rows = [{"id": f"need:{i}", "t": "need", **_clean(_need(n))} for i, n in enumerate(needs)]  # already canonical
+    items = {**facts.items, "need": rows}
+    return FactSet(case, {k: v for k, v in items.items() if v})
+
+
+def _need(need: SafetyNetNeed) -> dict[str, Any]:
+    return {
+        "role": need.role,
+        "when": need.when,
+        "why": need.why,
+        "status": need.status,
+        "issues": need.issues,
+        "fillers_count": len(need.filled_by),
+        "solid_count": len(need.filled_by) - len(need.issues_by_member),
+        "filled_by": need.filled_by,
+        "first_filler": need.filled_by[0] if need.filled_by else None,
+    }
 
 
 def _clean(values: Mapping[str, Any]) -> Fact:
@@ -244,8 +285,16 @@ def _concern(c: Any) -> dict[str, Any]:
     return {"kind": c.kind, "raised_by": c.raised_by, "text": c.text, "about_harm": c.kind in HARM_KINDS}
 
 
-def _member(m: Member, p: Proposal) -> dict[str, Any]:
+def _members(p: Proposal) -> Iterable[dict[str, Any]]:
     refused = _refused_with(p)
+    goal = words_in(p.proposal.goal)
+    plan = frozenset().union(*(words_in(x.text) for x in p.plan.mitigations))
+    return (_member(m, p, refused, goal, plan) for m in p.network)
+
+
+def _member(
+    m: Member, p: Proposal, refused: set[str], goal: frozenset[str], plan: frozenset[str]
+) -> dict[str, Any]:
     return {
         "member_id": m.id,
         "kind": m.kind,
@@ -262,7 +311,14 @@ def _member(m: Member, p: Proposal) -> dict[str, Any]:
         "took_part": m.id in p.decision_process.participants,
         "owns_mitigation": any(x.owner == m.id for x in p.plan.mitigations),
         "sharing_refused": m.id in refused or m.kind in refused,
+        "named_in_goal": m.id.lower() in goal,
+        "named_in_plan": m.id.lower() in plan,
     }
+
+
+def words_in(text: str | None) -> frozenset[str]:
+    """The words of ``text``, lower-cased, keeping ids like ``dr-a`` or ``j.smith`` whole."""
+    return frozenset(_WORD.findall(text.lower())) if text else frozenset()
 
 
 def _refused_with(p: Proposal) -> set[str]:

@@ -18,13 +18,17 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from . import vocab
+from .evaluation import Issue
 
-__all__ = ["CASE_SCOPES", "FIELDS", "ITEM_SCOPES", "FieldSpec", "FieldType", "fact_key"]
+__all__ = ["CASE_SCOPES", "FIELDS", "ITEM_SCOPES", "PHASE2_SCOPES", "FieldSpec", "FieldType", "fact_key"]
 
 FieldType = Literal["text", "name", "enum", "number", "bool", "list"]
 
-CASE_SCOPES = ("person", "proposal", "decision", "plan", "network", "history")
-ITEM_SCOPES = ("concern", "condition", "member", "mitigation", "attempt")
+CASE_SCOPES = ("person", "proposal", "decision", "plan", "network", "history", "safety_net")
+ITEM_SCOPES = ("concern", "condition", "member", "mitigation", "attempt", "need")
+# Filled in after the safety net is analysed (second phase); a rule that tests them runs then.
+PHASE2_SCOPES = ("safety_net", "need")
+_NEED_STATUS = Literal["in_place", "fragile", "missing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,20 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "difficult_count": FieldSpec(_N, "derived: earlier attempts with outcome negative or mixed"),
         "learning_count": FieldSpec(_N, "derived: earlier attempts with learning recorded"),
     },
+    "safety_net": {
+        "needs_count": FieldSpec(_N, "second phase: how many safety-net needs the rules found"),
+        "in_place_count": FieldSpec(_N, "second phase: needs someone steady, aware and agreed can fill"),
+        "fragile_count": FieldSpec(_N, "second phase: needs only people with issues can fill"),
+        "missing_count": FieldSpec(_N, "second phase: needs nobody in the network can fill"),
+        "missing_roles": _list("second phase: roles nobody can fill", vocab.Role),
+        "fragile_roles": _list("second phase: roles only people with issues can fill", vocab.Role),
+        "issues": _list("second phase: every issue named on any need", Issue),
+        "single_points_count": FieldSpec(_N, "second phase: members the plan leans on alone"),
+        "single_points": _list("second phase: ids of members the plan leans on alone"),
+        "consent_conflicts_count": FieldSpec(_N, "second phase: needs or mitigations that mean telling someone the person said no to"),
+        "services_reachable": FieldSpec(_B, "second phase: the person can reach a service in the network, directly or through someone"),
+        "service_cut_points_count": FieldSpec(_N, "second phase: members without whom the person has no way to any service"),
+    },
     "concern": {
         "kind": _enum(vocab.ConcernKind, "kind of concern"),
         "raised_by": _enum(vocab.RaisedBy, "who raised it"),
@@ -160,6 +178,8 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "took_part": FieldSpec(_B, "derived: took part in the decision"),
         "owns_mitigation": FieldSpec(_B, "derived: owns at least one mitigation"),
         "sharing_refused": FieldSpec(_B, "derived: the person has said this member must not be told something"),
+        "named_in_goal": FieldSpec(_B, "derived: the member's id appears as a word in the person's goal"),
+        "named_in_plan": FieldSpec(_B, "derived: the member's id appears as a word in a mitigation's text"),
     },
     "mitigation": {
         "text": FieldSpec(_T, "the mitigation in words"),
@@ -174,6 +194,17 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "what": FieldSpec(_T, "what was tried"),
         "outcome": FieldSpec(_NAME, "how it went (open list: positive, mixed, negative …)"),
         "learning": FieldSpec(_T, "what was learned"),
+    },
+    "need": {
+        "role": _enum(vocab.Role, "second phase: the safety-net role needed"),
+        "when": _enum(vocab.When, "second phase: when it is needed"),
+        "why": FieldSpec(_T, "second phase: why the rules asked for it"),
+        "status": _enum(_NEED_STATUS, "second phase: in_place, fragile or missing"),
+        "issues": _list("second phase: issues named for this need", Issue),
+        "fillers_count": FieldSpec(_N, "second phase: members who could fill it"),
+        "solid_count": FieldSpec(_N, "second phase: fillers with no issue"),
+        "filled_by": _list("second phase: ids of members who could fill it"),
+        "first_filler": FieldSpec(_NAME, "second phase: the first-ranked filler's id"),
     },
 }
 

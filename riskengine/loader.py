@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .conditions import ALL_FIELDS, compile_conditions, resolve_field
 from .errors import Diagnostic, InputError, Location, RulesetError, did_you_mean
 from .evaluation import DisabledRule, RulesetRef
+from .fields import PHASE2_SCOPES
 from .ir import CompiledRule, Program
 from .ruleset import Rule, Ruleset, Source
 from .shape import validate_model
@@ -57,16 +58,25 @@ class LoadedRule:
     sources: tuple[Source, ...]
     used_fields: tuple[str, ...]
     position: int
+    phase: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class RuleBook:
-    """Everything loaded: rulesets, enabled rules (aligned with the program) and the program."""
+    """Everything loaded: rulesets, enabled rules and the two programs.
+
+    ``program`` holds the first-phase rules; ``late_program`` the second-phase
+    rules, which test the safety-net analysis (``safety_net.*``, ``need.*``).
+    ``rules`` lists first-phase rules, then second-phase ones, so a firing's
+    index into ``rules`` is its index in ``program``, or ``len(program.rules)``
+    plus its index in ``late_program``.
+    """
 
     rulesets: tuple[LoadedRuleset, ...]
     rules: tuple[LoadedRule, ...]
     disabled: tuple[DisabledRule, ...]
     program: Program
+    late_program: Program = Program((), "")
 
 
 def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
@@ -163,8 +173,14 @@ def _semantics(loaded: list[LoadedRuleset], problems: list[Diagnostic]) -> RuleB
     fingerprint = hashlib.sha256(
         "|".join([r.sha256 for r in loaded] + [d.rule for d in disabled]).encode()
     ).hexdigest()
-    program = Program(tuple(compiled), fingerprint)
-    return RuleBook(tuple(loaded), tuple(rules), tuple(sorted(disabled, key=lambda d: d.rule)), program)
+    early = [(r, c) for r, c in zip(rules, compiled, strict=True) if r.phase == 1]
+    late = [(r, c) for r, c in zip(rules, compiled, strict=True) if r.phase == 2]
+    program = Program(tuple(replace(c, index=i) for i, (_, c) in enumerate(early)), fingerprint)
+    late_fingerprint = hashlib.sha256(f"{fingerprint}:phase2".encode()).hexdigest()
+    late_program = Program(tuple(replace(c, index=i) for i, (_, c) in enumerate(late)), late_fingerprint)
+    ordered = tuple(r for r, _ in early + late)
+    disabled_sorted = tuple(sorted(disabled, key=lambda d: d.rule))
+    return RuleBook(tuple(loaded), ordered, disabled_sorted, program, late_program)
 
 
 def _disabled(
@@ -218,7 +234,30 @@ def _compile_rule(
         index, rule.id, ruleset.ref, rule.for_each, tuple(tests.case), tuple(tests.item)
     )
     used = tuple(dict.fromkeys(tests.used))
-    return LoadedRule(rule, ruleset, sources, used, i), compiled
+    phase = _phase(ruleset, rule, base, used, problems)
+    if phase is None:
+        return None
+    return LoadedRule(rule, ruleset, sources, used, i, phase), compiled
+
+
+def _phase(
+    ruleset: LoadedRuleset, rule: Rule, base: YamlPath, used: tuple[str, ...], problems: list[Diagnostic]
+) -> int | None:
+    """2 when the rule tests or names the safety-net analysis; such a rule may not declare a need."""
+    named = [*used, *_PLACEHOLDER.findall(rule.because)]
+    late = [n for n in named if n.partition(".")[0] in PHASE2_SCOPES]
+    if rule.for_each in PHASE2_SCOPES:
+        late.insert(0, f"for_each: {rule.for_each}")
+    if not late:
+        return 1
+    if rule.then.safety_net_need is not None:
+        message = (
+            f"this rule reads the safety-net analysis ({late[0]}), so it runs after needs are "
+            "matched and cannot declare a safety_net_need; move the need to a rule that does not"
+        )
+        problems.append(_diag(ruleset, (*base, "then", "safety_net_need"), "need-cycle", message))
+        return None
+    return 2
 
 
 def _sources(

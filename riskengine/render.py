@@ -16,7 +16,7 @@ from .errors import Diagnostic
 from .evaluation import Evaluation, SafetyNet
 from .testing import TestReport
 
-__all__ = ["diagnostics_json", "diagnostics_text", "evaluation_text", "test_report_json", "test_report_text"]
+__all__ = ["diagnostics_json", "diagnostics_text", "evaluation_text", "rule_tests_json", "rule_tests_text"]
 
 _STAGE_TITLES = {
     "team_talk": "Team talk: making it a shared decision",
@@ -130,7 +130,7 @@ def _safety_net(net: SafetyNet) -> list[str]:
     return lines
 
 
-def test_report_text(report: TestReport) -> str:
+def rule_tests_text(report: TestReport) -> str:
     """Failures, known gaps, untested rules and the closing count line."""
     lines = [diagnostics_text(report.errors)] if report.errors else []
     for r in report.results:
@@ -141,7 +141,7 @@ def test_report_text(report: TestReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_report_json(report: TestReport) -> str:
+def rule_tests_json(report: TestReport) -> str:
     """The test report as JSON."""
     return json.dumps(
         {

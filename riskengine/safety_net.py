@@ -3,6 +3,13 @@
 A safety net is made of collaborative, consistent relationships (seed
 ``000_b0bfa345df7592bd.txt``, Ware et al 2022). For each need this module finds
 who could fill it, ranks them, and names every reason a filler is not yet solid.
+It then looks for single points of failure (Connecting People: help should not
+depend on one worker) and for needs or mitigations that would mean telling
+someone the person has said no to. It reports; it never resolves.
+
+Status of a need: ``in_place`` when at least one filler has no issue, ``fragile``
+when every filler has one, ``missing`` when nobody can fill it. Adding a filler
+can only keep or improve a status; removing one can only keep or worsen it.
 """
 
 from __future__ import annotations
@@ -10,15 +17,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import networkx as nx
+
 from .evaluation import ConsentConflict, NeedIssue, SafetyNet, SafetyNetNeed, SinglePointOfFailure
-from .proposal import Member, Proposal
+from .network import PERSON, build_graph, mentions_member, service_cut_points
+from .proposal import Member, Proposal, SharingRule
 from .vocab import DEFAULT_FILLERS, ROLES
 
-__all__ = ["NeedRequest", "analyse_safety_net", "member_issues"]
+__all__ = ["NeedRequest", "SafetyNetAnalysis", "analyse", "analyse_safety_net", "member_issues"]
 
-_WHEN_ORDER = ("before", "during", "after", "ongoing")
+WHEN_ORDER = ("before", "during", "after", "ongoing")
 _STEADINESS_ISSUE = {"on_and_off": "on_and_off", "new": "new", "strained": "strained"}
 _CRITICAL = ("route_back", "early_warning")
+_NEW_MONTHS = 3
+_CONTACT_RANK = {"daily": 0, "weekly": 1, "monthly": 2, "less_than_monthly": 3, "none": 4}
+_TOO_RARE = {
+    "during": {"monthly", "less_than_monthly", "none"},
+    "after": {"less_than_monthly", "none"},
+    "before": {"none"},
+    "ongoing": {"none"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +50,76 @@ class NeedRequest:
     steadiness: str = "any"
 
 
+@dataclass(frozen=True, slots=True)
+class SafetyNetAnalysis:
+    """The evaluation's safety net plus what the graph showed (for phase-2 facts)."""
+
+    safety_net: SafetyNet
+    services_reachable: bool
+    service_cut_points: tuple[str, ...]
+
+
 def analyse_safety_net(proposal: Proposal, requests: Sequence[NeedRequest]) -> SafetyNet:
     """Merge requests by role and time, match them to members, and find weak points."""
-    merged = _merge(requests)
-    needs = tuple(_match(proposal, need) for need in merged)
-    return SafetyNet(
+    return analyse(proposal, requests).safety_net
+
+
+def analyse(proposal: Proposal, requests: Sequence[NeedRequest]) -> SafetyNetAnalysis:
+    """The full analysis: needs, single points of failure, consent conflicts, reach to services."""
+    graph = build_graph(proposal, attributes=False)
+    refusals = _refusals(proposal)
+    pool = _Pool.of(proposal, refusals)
+    needs = tuple(_match(pool, need) for need in _merge(requests))
+    cuts, reaches = service_cut_points(graph)
+    net = SafetyNet.model_construct(
         needs=needs,
-        single_points_of_failure=_single_points(needs),
-        consent_conflicts=_consent_conflicts(proposal, needs),
+        single_points_of_failure=_single_points(needs, graph, cuts),
+        consent_conflicts=_consent_conflicts(proposal, needs, refusals),
     )
+    return SafetyNetAnalysis(net, reaches, cuts)
+
+
+_Scored = tuple[tuple[int, int, int, int, str], str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    """Members by kind with their need-independent issues; caches what needs share.
+
+    Issues depend on the need only through ``when`` and ``steadiness``, so each
+    member is scored once per such pair, however many needs ask.
+    """
+
+    by_kind: dict[str, list[tuple[Member, tuple[str, ...]]]]
+    notes: dict[tuple[str, tuple[str, ...]], NeedIssue]
+    scored: dict[tuple[str, str, str], list[_Scored]]
+
+    @classmethod
+    def of(cls, proposal: Proposal, refusals: Sequence[SharingRule]) -> _Pool:
+        by_kind: dict[str, list[tuple[Member, tuple[str, ...]]]] = {}
+        for member in proposal.network:
+            by_kind.setdefault(member.kind, []).append((member, _base_issues(member, refusals)))
+        return cls(by_kind, {}, {})
+
+    def candidates(self, kind: str, need: NeedRequest) -> list[_Scored]:
+        """Members of ``kind`` with their issues for a need like ``need`` and their rank key."""
+        key = (kind, need.when, need.steadiness)
+        found = self.scored.get(key)
+        if found is None:
+            found = self.scored[key] = [
+                (_rank(m, issues), m.id, issues)
+                for m, base in self.by_kind.get(kind, ())
+                for issues in (_need_issues(m, base, need),)
+            ]
+        return found
+
+    def note(self, member: str, issues: tuple[str, ...]) -> NeedIssue:
+        """One shared (frozen) NeedIssue per member and set of issues."""
+        key = (member, issues)
+        found = self.notes.get(key)
+        if found is None:
+            found = self.notes[key] = NeedIssue.model_construct(member=member, issues=issues)
+        return found
 
 
 def _merge(requests: Sequence[NeedRequest]) -> list[NeedRequest]:
@@ -55,11 +134,26 @@ def _merge(requests: Sequence[NeedRequest]) -> list[NeedRequest]:
             kinds.update(r.kinds if r.kinds is not None else DEFAULT_FILLERS[role])
         steady = "steady" if any(r.steadiness == "steady" for r in group) else "any"
         merged.append(NeedRequest(role, when, why, tuple(sorted(kinds)), steady))
-    return sorted(merged, key=lambda n: (ROLES.index(n.role), _WHEN_ORDER.index(n.when)))
+    return sorted(merged, key=lambda n: (ROLES.index(n.role), WHEN_ORDER.index(n.when)))
+
+
+def _refusals(proposal: Proposal) -> tuple[SharingRule, ...]:
+    statement = proposal.person.advance_statement
+    rules = statement.information_sharing if statement else ()
+    return tuple(sorted((r for r in rules if not r.allowed), key=lambda r: (r.with_, r.note or "")))
+
+
+def _refused(member: Member, rules: Sequence[SharingRule]) -> list[SharingRule]:
+    return [r for r in rules if r.with_ in {member.id, member.kind}]
 
 
 def member_issues(member: Member, need: NeedRequest, proposal: Proposal) -> tuple[str, ...]:
     """Every reason ``member`` is not (yet) a solid filler of ``need``."""
+    return _need_issues(member, _base_issues(member, _refusals(proposal)), need)
+
+
+def _base_issues(member: Member, refusals: Sequence[SharingRule]) -> tuple[str, ...]:
+    """The issues a member has whatever the need: agreement, awareness, steadiness, consent."""
     issues = []
     if not member.agreed_to_help:
         issues.append("not_agreed")
@@ -67,80 +161,127 @@ def member_issues(member: Member, need: NeedRequest, proposal: Proposal) -> tupl
         issues.append("not_aware")
     if member.steadiness in _STEADINESS_ISSUE:
         issues.append(_STEADINESS_ISSUE[member.steadiness])
-    elif member.steadiness is None and need.steadiness == "steady":
-        issues.append("not_known")
-    if member.contact == "none" or (
-        member.contact in {"monthly", "less_than_monthly"} and need.when == "during"
-    ):
-        issues.append("rarely_in_contact")
-    if _sharing_refused(member, proposal):
+    if member.known_for_months is not None and member.known_for_months < _NEW_MONTHS and "new" not in issues:
+        issues.append("new")
+    if _refused(member, refusals):
         issues.append("consent_conflict")
     return tuple(issues)
 
 
-def _sharing_refused(member: Member, proposal: Proposal) -> bool:
-    statement = proposal.person.advance_statement
-    rules = statement.information_sharing if statement else ()
-    return any(not r.allowed and r.with_ in {member.id, member.kind} for r in rules)
+def _need_issues(member: Member, base: tuple[str, ...], need: NeedRequest) -> tuple[str, ...]:
+    extra = []
+    if member.steadiness is None and need.steadiness == "steady":
+        extra.append("not_known")
+    if member.contact in _TOO_RARE[need.when]:
+        extra.append("rarely_in_contact")
+    return tuple(sorted((*base, *extra))) if extra else tuple(sorted(base))
 
 
-def _rank(member: Member, issues: tuple[str, ...]) -> tuple[int, int, int, str]:
-    return (len(issues), -(member.closeness or 0), -(member.known_for_months or 0), member.id)
+def _rank(member: Member, issues: tuple[str, ...]) -> tuple[int, int, int, int, str]:
+    contact = _CONTACT_RANK.get(member.contact or "", 5)
+    return (len(issues), -(member.closeness or 0), contact, -(member.known_for_months or 0), member.id)
 
 
-def _match(proposal: Proposal, need: NeedRequest) -> SafetyNetNeed:
-    kinds = set(need.kinds or ())
-    candidates = [m for m in proposal.network if m.kind in kinds]
-    scored = sorted(((m, member_issues(m, need, proposal)) for m in candidates), key=lambda x: _rank(*x))
-    solid = [m for m, issues in scored if not issues]
+def _match(pool: _Pool, need: NeedRequest) -> SafetyNetNeed:
+    kinds = sorted(set(need.kinds or ()))
+    scored = sorted(entry for kind in kinds for entry in pool.candidates(kind, need))
+    solid = [member for _, member, found in scored if not found]
+    issues: set[str] = set()
     if solid:
         status = "in_place"
-        issues: set[str] = set()
     elif scored:
         status = "fragile"
-        issues = {i for _, found in scored for i in found}
+        issues = {i for _, _, found in scored for i in found}
     else:
         status = "missing"
-        issues = set()
-    if len(scored) == 1:
+    if len(solid) == 1 or (not solid and len(scored) == 1):
         issues.add("only_one")
-    return SafetyNetNeed(
-        role=need.role,  # type: ignore[arg-type]
-        when=need.when,  # type: ignore[arg-type]
+    # Built from already-checked values: skip re-validation (this runs for every need on every evaluation).
+    return SafetyNetNeed.model_construct(
+        role=need.role,
+        when=need.when,
         why=need.why,
-        fillable_by=tuple(sorted(kinds)),
-        filled_by=tuple(m.id for m, _ in scored),
-        status=status,  # type: ignore[arg-type]
-        issues=tuple(sorted(issues)),  # type: ignore[arg-type]
-        issues_by_member=tuple(NeedIssue(member=m.id, issues=i) for m, i in scored if i),  # type: ignore[arg-type]
+        fillable_by=tuple(kinds),
+        filled_by=tuple(member for _, member, _ in scored),
+        status=status,
+        issues=tuple(sorted(issues)),
+        issues_by_member=tuple(pool.note(member, found) for _, member, found in scored if found),
     )
 
 
-def _single_points(needs: Sequence[SafetyNetNeed]) -> tuple[SinglePointOfFailure, ...]:
-    carries: dict[str, list[str]] = {}
+def carriers(need: SafetyNetNeed) -> tuple[str, ...]:
+    """Who actually holds a need: the fillers without issues, or, if none, every filler."""
+    troubled = {entry.member for entry in need.issues_by_member}
+    solid = tuple(m for m in need.filled_by if m not in troubled)
+    return solid or need.filled_by
+
+
+def _single_points(
+    needs: Sequence[SafetyNetNeed], graph: nx.Graph, cuts: tuple[str, ...]
+) -> tuple[SinglePointOfFailure, ...]:
+    alone: dict[str, set[str]] = {}
+    kinds: dict[str, set[str]] = {}
     for need in needs:
-        if len(need.filled_by) == 1:
-            carries.setdefault(need.filled_by[0], []).append(need.role)
+        held = carriers(need)
+        if len(held) == 1:
+            alone.setdefault(held[0], set()).add(need.role)
+            kinds.setdefault(held[0], set()).update(need.fillable_by)
     out = []
-    for member, roles in sorted(carries.items()):
-        roles = sorted(set(roles), key=ROLES.index)
-        if len(roles) >= 2 or any(r in _CRITICAL for r in roles):
-            because = f"the only one who can fill {', '.join(r.replace('_', ' ') for r in roles)}"
-            out.append(SinglePointOfFailure(member=member, carries=tuple(roles), because=because))
+    for member in sorted(set(alone) | set(cuts)):
+        roles = sorted(alone.get(member, set()), key=ROLES.index)
+        heavy = len(roles) >= 2 or any(r in _CRITICAL for r in roles)
+        if not heavy and member not in cuts:
+            continue
+        own_kind = graph.nodes[member].get("kind") if member in graph else None
+        share_kinds = sorted(kinds.get(member, set()) - {own_kind})
+        out.append(SinglePointOfFailure(
+            member=member, carries=tuple(roles), because=_spof_because(roles, heavy, member in cuts),
+            could_share=_linked(graph, member), could_share_kinds=tuple(share_kinds),
+            cuts_off_services=member in cuts,
+        ))  # fmt: skip
     return tuple(out)
 
 
-def _consent_conflicts(proposal: Proposal, needs: Sequence[SafetyNetNeed]) -> tuple[ConsentConflict, ...]:
-    statement = proposal.person.advance_statement
-    rules = statement.information_sharing if statement else ()
+def _spof_because(roles: Sequence[str], heavy: bool, cut: bool) -> str:
+    parts = []
+    if heavy:
+        parts.append(f"the only one holding {', '.join(r.replace('_', ' ') for r in roles)}")
+    if cut:
+        parts.append("the person's only way through to any service")
+    return "; ".join(parts)
+
+
+def _linked(graph: nx.Graph, member: str) -> tuple[str, ...]:
+    if member not in graph:
+        return ()
+    return tuple(sorted(n for n in graph.neighbors(member) if n != PERSON))
+
+
+def _consent_conflicts(
+    proposal: Proposal, needs: Sequence[SafetyNetNeed], refusals: Sequence[SharingRule]
+) -> tuple[ConsentConflict, ...]:
+    if not refusals:
+        return ()
     members = {m.id: m for m in proposal.network}
-    out = []
+    out: set[ConsentConflict] = set()
     for need in needs:
+        if need.status == "in_place":
+            continue  # someone else can hold it: the need does not depend on telling them
         for member_id in need.filled_by:
-            member = members[member_id]
-            for rule in rules:
-                if not rule.allowed and rule.with_ in {member.id, member.kind}:
-                    words = f": {rule.note}" if rule.note else ""
-                    because = f"advance statement says not to tell {rule.with_}{words}"
-                    out.append(ConsentConflict(member=member_id, role=need.role, because=because))
-    return tuple(sorted(set(out), key=lambda c: (c.member, ROLES.index(c.role))))
+            for rule in _refused(members[member_id], refusals):
+                out.add(_conflict(member_id, need.role, rule))
+    for mitigation in proposal.plan.mitigations:
+        named = {mitigation.owner, *mentions_member(mitigation.text, sorted(members))} - {None}
+        for member_id in sorted(n for n in named if n in members):
+            for rule in _refused(members[member_id], refusals):
+                out.add(_conflict(member_id, "mitigation", rule, mitigation.text))
+    return tuple(sorted(out, key=lambda c: (c.member, c.role, c.mitigation or "", c.because)))
+
+
+def _conflict(member: str, role: str, rule: SharingRule, mitigation: str | None = None) -> ConsentConflict:
+    what = f"the mitigation '{mitigation}'" if mitigation else f"{role.replace('_', ' ')}"
+    words = f": \"{rule.note}\"" if rule.note else ""
+    because = f"{what} would mean telling {member}; the advance statement says not to tell {rule.with_}{words}"
+    return ConsentConflict(
+        member=member, role=role, because=because, person_words=rule.note, mitigation=mitigation
+    )

@@ -8,7 +8,7 @@ import pytest
 
 from riskengine import Engine, run_rule_tests
 from riskengine.readability import flesch_reading_ease
-from riskengine.render import test_report_text
+from riskengine.render import rule_tests_text
 
 from .paths import SHIPPED
 
@@ -17,7 +17,7 @@ class TestShippedRulesets:
     def test_rule_tests_pass_and_cover_every_rule(self) -> None:
         """`riskengine test rulesets` passes on both backends and leaves no rule untested."""
         report = run_rule_tests([SHIPPED])
-        assert report.ok, test_report_text(report)
+        assert report.ok, rule_tests_text(report)
         assert report.results
 
     def test_every_rule_cites_a_source(self, shipped: Engine) -> None:
