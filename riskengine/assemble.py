@@ -37,7 +37,7 @@ from .ruleset import KnowledgeOut, Source
 from .safety_net import NeedRequest, analyse_safety_net
 from .vocab import PRINCIPLES, STAGES, TENSIONS
 
-__all__ = ["assemble", "need_requests"]
+__all__ = ["RuleOutputs", "assemble", "need_requests"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
 LOOK_BACK_AT = ("what went well", "what the person learned", "what the team learned")
@@ -45,6 +45,49 @@ NO_JUDGEMENT = (
     "No rule judged whether most people do this without being assessed. "
     "Talk together about how much planning this really needs."
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """What a rule adds that does not depend on the proposal, built once per engine."""
+
+    rule_id: str
+    ruleset: str
+    position: tuple[int, int]
+    source: SourceRef
+    prompt: Prompt | None
+    used: tuple[tuple[str, bool, str], ...]  # (field name, is a case field, fact key)
+    knowledge_source: Source | None
+
+
+class RuleOutputs:
+    """Every enabled rule's static outputs, indexed like ``book.rules``. Build once, reuse."""
+
+    def __init__(self, book: RuleBook) -> None:
+        order = {r.path: i for i, r in enumerate(book.rulesets)}
+        self.rules = tuple(_static(loaded, order[loaded.ruleset.path]) for loaded in book.rules)
+        self.provenance_rulesets = tuple(r.provenance() for r in book.rulesets)
+
+
+def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
+    rule = loaded.rule
+    source = _source_ref(loaded.sources[0])
+    prompt = None
+    if rule.then.prompt is not None:
+        p = rule.then.prompt
+        prompt = Prompt.model_construct(
+            id=p.id or rule.id, stage=p.stage, to_practitioner=p.to_practitioner, to_person=p.to_person,
+            principles=p.principles, tensions=p.tensions, source=source,
+        )  # fmt: skip
+    used = []
+    for name in loaded.used_fields:
+        scope, _, field_name = name.partition(".")
+        used.append((name, scope in CASE_SCOPES, fact_key(scope, field_name)))
+    k = rule.then.knowledge
+    knowledge_source = next(s for s in loaded.ruleset.model.sources if s.id == k.source) if k else None
+    return _Static(
+        rule.id, loaded.ruleset.ref, (ruleset_order, loaded.position), source, prompt, tuple(used), knowledge_source
+    )
 
 
 @dataclass
@@ -59,7 +102,7 @@ class _Acc:
     benefits: list[str] = field(default_factory=list)
     needs: list[NeedRequest] = field(default_factory=list)
     living: list[tuple[bool, str]] = field(default_factory=list)
-    trace: list[TraceEntry] = field(default_factory=list)
+    trace: list[tuple[str, str, TraceEntry]] = field(default_factory=list)
 
 
 def need_requests(book: RuleBook, facts: FactSet, firings: Sequence[Firing]) -> list[NeedRequest]:
@@ -80,32 +123,37 @@ def assemble(
     firings: Sequence[Firing],
     backend: str,
     safety_net: SafetyNet | None = None,
+    *,
+    outputs: RuleOutputs | None = None,
 ) -> Evaluation:
     """Build the evaluation for ``proposal`` from what fired (both phases).
 
     ``safety_net`` is the analysis the engine made between the phases; without
-    it, the needs in ``firings`` are analysed here.
+    it, the needs in ``firings`` are analysed here. ``outputs`` is the engine's
+    table of static rule outputs (built here if not given). Every value below comes
+    from validated proposals and rulesets, so models are constructed without
+    re-validation; the tests validate whole evaluations against the schema.
     """
+    outputs = outputs or RuleOutputs(book)
     acc = _Acc()
-    order = {r.path: i for i, r in enumerate(book.rulesets)}
     for rule_index, item_id in firings:
-        loaded = book.rules[rule_index]
         item = facts.find(item_id) if item_id else None
-        _apply(acc, loaded, facts.case, item, proposal, (order[loaded.ruleset.path], loaded.position))
+        _apply(acc, book.rules[rule_index], outputs.rules[rule_index], facts.case, item, proposal)
     knowledge = _knowledge(acc, proposal)
-    return Evaluation(
+    return Evaluation.model_construct(
+        schema_version=1,
         proposal_id=proposal.id,
         as_of=proposal.as_of,
-        provenance=Provenance(
+        provenance=Provenance.model_construct(
             engine_version=__version__,
             backend=backend,
-            rulesets=tuple(r.provenance() for r in book.rulesets),
+            rulesets=outputs.provenance_rulesets,
             disabled_rules=book.disabled,
         ),
         living_your_life=_living(acc.living),
         principles=_principles(acc),
         tensions=tuple(
-            Tension(id=t, because=tuple(dict.fromkeys(acc.tensions[t])), prompts=tuple(sorted(acc.tension_prompts[t])))  # type: ignore[arg-type]
+            Tension.model_construct(id=t, because=tuple(dict.fromkeys(acc.tensions[t])), prompts=tuple(sorted(acc.tension_prompts[t])))
             for t in TENSIONS
             if t in acc.tensions
         ),
@@ -114,33 +162,29 @@ def assemble(
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
         safety_net=safety_net if safety_net is not None else analyse_safety_net(proposal, acc.needs),
-        review=Review(on=proposal.plan.review_on, success_looks_like=proposal.plan.success_looks_like, look_back_at=LOOK_BACK_AT),
-        trace=tuple(sorted(acc.trace, key=lambda t: (t.rule, str(sorted(t.because.items()))))),
+        review=Review.model_construct(on=proposal.plan.review_on, success_looks_like=proposal.plan.success_looks_like, look_back_at=LOOK_BACK_AT),
+        trace=tuple(entry for *_, entry in sorted(acc.trace, key=lambda t: (t[0], t[1]))),
     )
 
 
 def _apply(
     acc: _Acc,
     loaded: LoadedRule,
+    static: _Static,
     case: dict[str, Any],
     item: dict[str, Any] | None,
     proposal: Proposal,
-    position: tuple[int, int],
 ) -> None:
-    rule, then = loaded.rule, loaded.rule.then
-    because = render(rule.because, case, item)
-    source = _source_ref(loaded.sources[0])
-    acc.trace.append(TraceEntry(rule=rule.id, ruleset=loaded.ruleset.ref, because=_matched(loaded, case, item)))
+    then = loaded.rule.then
+    because = render(loaded.rule.because, case, item)
+    matched = {name: _value(case if is_case else (item or {}), key) for name, is_case, key in static.used}
+    entry = TraceEntry.model_construct(rule=static.rule_id, ruleset=static.ruleset, because=matched)
+    acc.trace.append((static.rule_id, item["id"] if item else "", entry))  # item ids are canonical
     prompt_id = None
-    if then.prompt is not None:
-        p = then.prompt
-        prompt_id = p.id or rule.id
-        prompt = Prompt(
-            id=prompt_id, stage=p.stage, to_practitioner=p.to_practitioner, to_person=p.to_person,
-            principles=p.principles, tensions=p.tensions, source=source,
-        )  # fmt: skip
-        acc.prompts.setdefault(prompt_id, (position, prompt))
-        for tension in p.tensions:
+    if static.prompt is not None:
+        prompt_id = static.prompt.id
+        acc.prompts.setdefault(prompt_id, (static.position, static.prompt))
+        for tension in static.prompt.tensions:
             acc.tension_prompts.setdefault(tension, set()).add(prompt_id)
     for principle in then.supports:
         acc.supports.setdefault(principle, []).append(because)
@@ -150,11 +194,10 @@ def _apply(
         acc.tensions.setdefault(tension, []).append(because)
         acc.tension_prompts.setdefault(tension, set()).update({prompt_id} if prompt_id else set())
     if then.mitigation is not None:
-        _mitigation(acc, rule.id, then.mitigation, proposal, source)
-    if then.knowledge is not None:
+        _mitigation(acc, static.rule_id, then.mitigation, proposal, static.source)
+    if then.knowledge is not None and static.knowledge_source is not None:
         k = then.knowledge
-        by_id = {s.id: s for s in loaded.ruleset.model.sources}
-        entry = acc.knowledge.setdefault(k.id or rule.id, (k, by_id[k.source], []))
+        entry = acc.knowledge.setdefault(k.id or static.rule_id, (k, static.knowledge_source, []))
         entry[2].append(because)
     if then.benefit is not None:
         acc.benefits.append(then.benefit.text)
@@ -165,8 +208,15 @@ def _apply(
         acc.living.append((then.living_your_life.everyday, then.living_your_life.note))
 
 
+def _value(fact: dict[str, Any], key: str) -> Any:
+    found = fact.get(key)
+    return "not recorded" if found is None else found
+
+
 def render(text: str, case: dict[str, Any], item: dict[str, Any] | None) -> str:
     """Fill ``{scope.field}`` placeholders from the matched facts."""
+    if "{" not in text:
+        return text
 
     def value(match: re.Match[str]) -> str:
         return _show(_lookup(match.group(1), match.group(2), case, item))
@@ -189,17 +239,8 @@ def _show(value: Any) -> str:
     return str(value).replace("_", " ")
 
 
-def _matched(loaded: LoadedRule, case: dict[str, Any], item: dict[str, Any] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in loaded.used_fields:
-        scope, _, field_name = name.partition(".")
-        found = _lookup(scope, field_name, case, item)
-        out[name] = "not recorded" if found is None else found
-    return out
-
-
 def _source_ref(source: Source) -> SourceRef:
-    return SourceRef(
+    return SourceRef.model_construct(
         title=source.title, seed=source.seed, citation=source.citation, url=source.url,
         section=source.section, checked=source.checked, review_by=source.review_by,
     )  # fmt: skip
@@ -209,7 +250,7 @@ def _mitigation(acc: _Acc, rule_id: str, m: Any, proposal: Proposal, source: Sou
     draws_on = list(m.draws_on)
     if m.draws_on_strengths:
         draws_on.extend(sorted(set(proposal.person.strengths)))
-    item = MitigationItem(
+    item = MitigationItem.model_construct(
         id=m.id or rule_id, text=m.text, addresses=m.addresses, suggested_owner=m.suggested_owner,
         draws_on=tuple(dict.fromkeys(draws_on)), source=source,
     )  # fmt: skip
@@ -226,7 +267,7 @@ def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
         if k.section:
             ref = ref.model_copy(update={"section": k.section})
         stale = bool(source.review_by and proposal.as_of > source.review_by)
-        items.append(KnowledgeItem(
+        items.append(KnowledgeItem.model_construct(
             id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
             weight=k.weight, jurisdictions=k.jurisdictions, source=ref, stale=stale,
         ))  # fmt: skip
@@ -236,7 +277,7 @@ def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
 def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source, proposal: Proposal) -> None:
     checked = ", ".join(j.replace("_", " ").title() for j in k.jurisdictions)
     here = proposal.jurisdiction.replace("_", " ").title()
-    prompt = Prompt(
+    prompt = Prompt.model_construct(
         id=f"local-rules.{item_id}",
         stage="option_talk",
         to_practitioner=(
@@ -258,19 +299,19 @@ def _principles(acc: _Acc) -> tuple[Principle, ...]:
         gaps = tuple(dict.fromkeys(acc.gaps.get(pid, [])))
         status = "not_yet_evident" if not supports else ("partly_evident" if gaps else "evident")
         prompts = sorted(p.id for _, p in acc.prompts.values() if pid in p.principles)
-        out.append(Principle(id=pid, status=status, because=supports, gaps=gaps, prompts=tuple(prompts)))  # type: ignore[arg-type]
+        out.append(Principle.model_construct(id=pid, status=status, because=supports, gaps=gaps, prompts=tuple(prompts)))  # type: ignore[arg-type]
     return tuple(out)
 
 
 def _living(found: list[tuple[bool, str]]) -> LivingYourLife:
     if not found:
-        return LivingYourLife(everyday=False, note=NO_JUDGEMENT)
+        return LivingYourLife.model_construct(everyday=False, note=NO_JUDGEMENT)
     everyday = all(flag for flag, _ in found)
     notes = [note for flag, note in found if flag == everyday]
-    return LivingYourLife(everyday=everyday, note=" ".join(dict.fromkeys(notes)))
+    return LivingYourLife.model_construct(everyday=everyday, note=" ".join(dict.fromkeys(notes)))
 
 
 def _benefits(proposal: Proposal, from_rules: list[str]) -> tuple[Benefit, ...]:
-    person = [Benefit(text=t, **{"from": "person"}) for t in sorted(set(proposal.proposal.hoped_for_benefits))]
-    rules = [Benefit(text=t, **{"from": "rules"}) for t in dict.fromkeys(from_rules)]
+    person = [Benefit.model_construct(text=t, from_="person") for t in sorted(set(proposal.proposal.hoped_for_benefits))]
+    rules = [Benefit.model_construct(text=t, from_="rules") for t in dict.fromkeys(from_rules)]
     return tuple(person + rules)

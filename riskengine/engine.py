@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .assemble import assemble, need_requests
+from .assemble import RuleOutputs, assemble, need_requests
 from .backends import Backend, get_backend
 from .evaluation import Evaluation
 from .facts import FactSet, build_facts, with_safety_net
@@ -43,6 +43,7 @@ class Engine:
     def __init__(self, book: RuleBook, backend: Backend) -> None:
         self.book = book
         self.backend = backend
+        self.outputs = RuleOutputs(book)
         backend.prepare(book.program)
         if book.late_program.rules:
             backend.prepare(book.late_program)
@@ -59,7 +60,7 @@ class Engine:
         """Evaluate one proposal. It prompts; it never decides."""
         model = proposal if isinstance(proposal, Proposal) else proposal_from_data(proposal)
         facts, firings, analysis = self._run(model)
-        return assemble(self.book, model, facts, firings, self.backend.name, analysis.safety_net)
+        return assemble(self.book, model, facts, firings, self.backend.name, analysis.safety_net, outputs=self.outputs)
 
     def fire(self, proposal: Proposal) -> tuple[FactSet, tuple[Firing, ...]]:
         """The (second-phase) facts and the firings of both phases, indexed into ``book.rules``."""

@@ -65,8 +65,8 @@ def build_facts(proposal: Proposal) -> FactSet:
     """Derive the case fact and item facts for ``proposal``."""
     case: Fact = {"id": "case", "t": "case"}
     for scope, values in _case_values(proposal).items():
-        assert scope in CASE_SCOPES
-        case.update({fact_key(scope, k): v for k, v in _clean(values).items()})
+        prefix = f"{scope}__"
+        case.update({prefix + k: v for k, v in _clean(values).items()})
     items = {
         "concern": _items("concern", (_concern(c) for c in proposal.proposal.concerns)),
         "condition": _items(
@@ -122,16 +122,26 @@ def _need(need: SafetyNetNeed) -> dict[str, Any]:
 
 
 def _clean(values: Mapping[str, Any]) -> Fact:
+    """Drop unknown and empty values; fold white space; make lists sorted sets."""
     out: Fact = {}
     for key, value in values.items():
+        if value is None:
+            continue
         if isinstance(value, str):
-            value = _SPACE.sub(" ", value).strip()
-        if isinstance(value, tuple | list | set | frozenset):
-            value = sorted({_SPACE.sub(" ", str(v)).strip() for v in value})
-        if value is None or value == "" or value == []:
+            value = _fold(value)
+        elif isinstance(value, tuple | list | set | frozenset):
+            value = sorted({_fold(str(v)) for v in value})
+        if value == "" or value == []:
             continue
         out[key] = value
     return out
+
+
+def _fold(text: str) -> str:
+    """One space between words, none at the ends (cheap when there is nothing to fold)."""
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text:
+        return _SPACE.sub(" ", text).strip()
+    return text.strip()
 
 
 def _items(scope: str, rows: Iterable[Mapping[str, Any]]) -> list[Fact]:
