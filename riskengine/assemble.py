@@ -183,7 +183,8 @@ def _apply(
     prompt_id = None
     if static.prompt is not None:
         prompt_id = static.prompt.id
-        acc.prompts.setdefault(prompt_id, (static.position, static.prompt))
+        if prompt_id not in acc.prompts:
+            acc.prompts[prompt_id] = (static.position, _filled(static.prompt, case))
         for tension in static.prompt.tensions:
             acc.tension_prompts.setdefault(tension, set()).add(prompt_id)
     for principle in then.supports:
@@ -206,6 +207,14 @@ def _apply(
         acc.needs.append(NeedRequest(n.role, n.when, render(n.why, case, item), n.kinds, n.steadiness))
     if then.living_your_life is not None:
         acc.living.append((then.living_your_life.everyday, then.living_your_life.note))
+
+
+def _filled(prompt: Prompt, case: dict[str, Any]) -> Prompt:
+    """The prompt with any ``{case.field}`` placeholders filled in (loader allows only case fields)."""
+    if "{" not in prompt.to_practitioner and "{" not in prompt.to_person:
+        return prompt
+    texts = {"to_practitioner": render(prompt.to_practitioner, case, None), "to_person": render(prompt.to_person, case, None)}
+    return prompt.model_copy(update=texts)
 
 
 def _value(fact: dict[str, Any], key: str) -> Any:

@@ -30,6 +30,7 @@ OPERATORS: dict[str, Op] = {
     "less_than": "lt",
     "includes": "includes",
     "includes_any": "includes_any",
+    "includes_none": "excludes",
     "mentions": "mentions",
     "recorded": "recorded",
 }
@@ -39,7 +40,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "number": frozenset({"eq", "ne", "in", "not_in", "ge", "le", "gt", "lt", "recorded"}),
     "bool": frozenset({"eq", "ne", "recorded"}),
     "text": frozenset({"mentions", "recorded"}),
-    "list": frozenset({"includes", "includes_any", "recorded"}),
+    "list": frozenset({"includes", "includes_any", "excludes", "recorded"}),
 }
 _TERM = re.compile(r"^[a-z0-9]+( [a-z0-9]+)*$")
 ALL_FIELDS = tuple(f"{scope}.{name}" for scope, names in FIELDS.items() for name in names)
@@ -146,6 +147,8 @@ def _field_test(
     key = fact_key(scope, name.partition(".")[2])
     if op == "recorded":
         return target, Test(key, "recorded" if checked else "missing")
+    if op == "excludes":  # an empty (unrecorded) list includes none of anything
+        return target, AnyOf((Test(key, "missing"), Test(key, op, checked)))
     return target, Test(key, op, checked)
 
 
@@ -177,7 +180,7 @@ def _check_value(op: Op, operand: Any, spec: FieldSpec, path: YamlPath, ctx: _Ct
         return operand if isinstance(operand, bool) else _fail(ctx, path, "`recorded` takes true or false")
     if op == "mentions":
         return _terms(operand, path, ctx)
-    many = op in {"in", "not_in", "includes_any"}
+    many = op in {"in", "not_in", "includes_any", "excludes"}
     values = operand if many else [operand]
     if many and (not isinstance(operand, list) or not operand):
         return _fail(ctx, path, "give a list of one or more values")

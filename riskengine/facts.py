@@ -193,6 +193,7 @@ def _proposal(p: Proposal) -> dict[str, Any]:
     timing = d.timing
     return {
         "activity": d.activity,
+        "jurisdiction": p.jurisdiction,
         "categories": [*d.categories, *ACTIVITY_CATEGORIES[d.activity]],
         "title": d.title,
         "initiated_by": d.initiated_by,

@@ -73,6 +73,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
     },
     "proposal": {
         "activity": _enum(vocab.Activity, "the catalogue activity"),
+        "jurisdiction": _enum(vocab.Jurisdiction, "the UK nation whose law and services apply"),
         "categories": _list("derived: the proposal's categories plus the activity's own"),
         "title": FieldSpec(_T, "title"),
         "initiated_by": _enum(vocab.Initiator, "who started this"),

@@ -20,7 +20,7 @@ __all__ = ["OPS", "AnyOf", "CompiledRule", "Firing", "Op", "Predicate", "Program
 
 Op = Literal[
     "eq", "ne", "in", "not_in", "ge", "le", "gt", "lt",
-    "includes", "includes_any", "mentions", "recorded", "missing",
+    "includes", "includes_any", "excludes", "mentions", "recorded", "missing",
 ]  # fmt: skip
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -84,6 +84,7 @@ OPS: Mapping[str, Callable[[Any, Any], bool]] = {
     "lt": lambda have, want: have < want,
     "includes": lambda have, want: want in have,
     "includes_any": lambda have, want: any(w in have for w in want),
+    "excludes": lambda have, want: not any(w in have for w in want),
     "mentions": _mentions,
     "recorded": lambda _have, _want: True,
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 from .conditions import ALL_FIELDS, compile_conditions, resolve_field
 from .errors import Diagnostic, InputError, Location, RulesetError, did_you_mean
 from .evaluation import DisabledRule, RulesetRef
-from .fields import PHASE2_SCOPES
+from .fields import CASE_SCOPES, PHASE2_SCOPES
 from .ir import CompiledRule, Program
 from .ruleset import Rule, Ruleset, Source
 from .shape import validate_model
@@ -244,7 +244,7 @@ def _phase(
     ruleset: LoadedRuleset, rule: Rule, base: YamlPath, used: tuple[str, ...], problems: list[Diagnostic]
 ) -> int | None:
     """2 when the rule tests or names the safety-net analysis; such a rule may not declare a need."""
-    named = [*used, *_PLACEHOLDER.findall(rule.because)]
+    named = [*used, *(n for _, text in _templates(rule) for n in _PLACEHOLDER.findall(text))]
     late = [n for n in named if n.partition(".")[0] in PHASE2_SCOPES]
     if rule.for_each in PHASE2_SCOPES:
         late.insert(0, f"for_each: {rule.for_each}")
@@ -294,15 +294,28 @@ def _check_outcomes(ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problems
             problems.append(_diag(ruleset, where, "unknown-value", message))
 
 
-def _check_templates(ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problems: list[Diagnostic]) -> None:
-    texts: list[tuple[YamlPath, str]] = [((*base, "because"), rule.because)]
+def _templates(rule: Rule) -> list[tuple[YamlPath, str]]:
+    """Texts that may name facts in braces, with where they are in the rule."""
+    texts: list[tuple[YamlPath, str]] = [(("because",), rule.because)]
     if rule.then.safety_net_need is not None:
-        texts.append(((*base, "then", "safety_net_need", "why"), rule.then.safety_net_need.why))
-    for path, text in texts:
+        texts.append((("then", "safety_net_need", "why"), rule.then.safety_net_need.why))
+    if rule.then.prompt is not None:
+        for voice in ("to_practitioner", "to_person"):
+            texts.append((("then", "prompt", voice), getattr(rule.then.prompt, voice)))
+    return texts
+
+
+def _check_templates(ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problems: list[Diagnostic]) -> None:
+    for where, text in _templates(rule):
+        path = (*base, *where)
+        in_prompt = where[:2] == ("then", "prompt")
         for name in _PLACEHOLDER.findall(text):
             resolved = resolve_field(name, rule.for_each)
             if isinstance(resolved, str):
                 problems.append(_diag(ruleset, path, "unknown-field", f"placeholder {{{name}}}: {resolved}"))
+            elif in_prompt and resolved[0] not in CASE_SCOPES and resolved[0] != "safety_net":
+                message = f"placeholder {{{name}}}: a prompt is shown once, so it may name only case fields (put item fields in `because`)"
+                problems.append(_diag(ruleset, path, "bad-template", message))
         if text.count("{") != text.count("}"):
             problems.append(_diag(ruleset, path, "bad-template", "unbalanced { } in text"))
 

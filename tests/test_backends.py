@@ -66,7 +66,7 @@ _OPS = {
     "bool": ["eq", "ne", "recorded", "missing"],
     "name": ["eq", "ne", "in", "not_in", "recorded", "missing"],
     "enum": ["eq", "ne", "in", "not_in", "recorded", "missing"],
-    "list": ["includes", "includes_any", "recorded", "missing"],
+    "list": ["includes", "includes_any", "excludes", "recorded", "missing"],
     "text": ["mentions", "recorded", "missing"],
 }
 
@@ -86,7 +86,7 @@ def _test(draw: st.DrawFn, scope: str) -> Test:
         values = st.sampled_from(["social", "medication", "lithium", "sam"])
     else:
         values = _VALUES.get(spec.type, st.sampled_from(spec.vocab or ("x",)))
-    if op in {"in", "not_in", "includes_any"}:
+    if op in {"in", "not_in", "includes_any", "excludes"}:
         return Test(key, op, tuple(draw(st.lists(values, min_size=1, max_size=3, unique=True))))
     return Test(key, op, draw(values))
 

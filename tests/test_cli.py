@@ -82,7 +82,7 @@ class TestValidateTestSchema:
         """`validate` checks rulesets, rule tests and proposals and says how many of each."""
         code, out, _ = _run("validate", str(CORE), str(EXAMPLES))
         assert code == 0
-        assert out.strip() == "ok: 1 rulesets, 15 rules, 1 rule test files, 3 proposals"
+        assert out.strip() == "ok: 1 rulesets, 16 rules, 1 rule test files, 3 proposals"
 
     def test_rule_tests_pass_and_report_counts(self) -> None:
         """`test` runs the fixture ruleset's cases and ends with the plain count line."""

@@ -278,6 +278,9 @@ def _test(test: Test) -> dict[str, Any]:
         return {"$iany": {key: {"$i": value}}}
     if test.op == "includes_any":
         return _either([{"$iany": {key: {"$i": v}}} for v in value])
+    if test.op == "excludes":  # never on an empty list: the fact builder leaves those out
+        parts = [{"$iall": {key: {"$neq": {"$i": v}}}} for v in value]
+        return parts[0] if len(parts) == 1 else {"$and": parts}
     if test.op == "mentions":
         return _either([{"$imt": {key: f".*{term}.*"}} for term in value])
     if test.op == "recorded":
