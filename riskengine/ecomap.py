@@ -64,8 +64,16 @@ class _Card:
     y: float = 0.0
 
     @property
+    def title_lines(self) -> list[str]:
+        """An empty role's name wraps (it is the whole message); a member's id is clipped."""
+        if self.missing:
+            return _wrap(self.title, 12)
+        return [_clip(self.title, 12)]
+
+    @property
     def height(self) -> int:
-        return 22 + LINE_H + 8 + LINE_H * len(self.lines) + 14
+        extra = (len(self.title_lines) - 1) * (LINE_H + 6)
+        return 22 + LINE_H + 8 + extra + LINE_H * len(self.lines) + 14
 
 
 @dataclass
@@ -368,7 +376,10 @@ def _card(svg: _Svg, card: _Card) -> None:
             f'<rect x="{x + 7:.1f}" y="{y + 7:.1f}" width="{CARD_W - 14}" height="{h - 14}" rx="9" '
             'fill="none" stroke="#1f1f1f" stroke-width="2"/>'
         )
-    svg.text(card.x, y + 14 + LINE_H, _clip(card.title, 12), NAME_SIZE, bold=True)
+    titles = card.title_lines
+    for i, words in enumerate(titles):
+        svg.text(card.x, y + 14 + LINE_H + (LINE_H + 6) * i, words, NAME_SIZE, bold=True)
+    y += (len(titles) - 1) * (LINE_H + 6)
     for i, (words, bold) in enumerate(card.lines):
         svg.text(card.x, y + 22 + LINE_H + 8 + LINE_H * (i + 1) - 6, words, TEXT_SIZE, bold=bold)
     svg.add("</g>")
