@@ -33,9 +33,9 @@ from .proposals import load_proposal, parse_proposal, proposal_from_data
 from .testing import TestReport, run_rule_tests
 
 __all__ = [
+    "DEFAULT_BACKEND",
     "BackendError",
     "CatalogueEntry",
-    "DEFAULT_BACKEND",
     "Diagnostic",
     "Engine",
     "Evaluation",

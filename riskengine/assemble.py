@@ -10,20 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from . import __version__
 from .evaluation import (
     Benefit,
-    SafetyNet,
     Evaluation,
     KnowledgeItem,
     LivingYourLife,
     MitigationItem,
     Principle,
+    PrincipleStatus,
     Prompt,
     Provenance,
     Review,
+    SafetyNet,
     SourceRef,
     Tension,
     TraceEntry,
@@ -35,7 +36,7 @@ from .loader import LoadedRule, RuleBook
 from .proposal import Proposal
 from .ruleset import KnowledgeOut, Source
 from .safety_net import NeedRequest, analyse_safety_net
-from .vocab import PRINCIPLES, STAGES, TENSIONS
+from .vocab import PRINCIPLES, STAGES, TENSIONS, PrincipleId, TensionId
 
 __all__ = ["RuleOutputs", "assemble", "need_requests"]
 
@@ -86,7 +87,13 @@ def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
     k = rule.then.knowledge
     knowledge_source = next(s for s in loaded.ruleset.model.sources if s.id == k.source) if k else None
     return _Static(
-        rule.id, loaded.ruleset.ref, (ruleset_order, loaded.position), source, prompt, tuple(used), knowledge_source
+        rule.id,
+        loaded.ruleset.ref,
+        (ruleset_order, loaded.position),
+        source,
+        prompt,
+        tuple(used),
+        knowledge_source,
     )
 
 
@@ -112,7 +119,11 @@ def need_requests(book: RuleBook, facts: FactSet, firings: Sequence[Firing]) -> 
         need = book.rules[rule_index].rule.then.safety_net_need
         if need is not None:
             item = facts.find(item_id) if item_id else None
-            out.append(NeedRequest(need.role, need.when, render(need.why, facts.case, item), need.kinds, need.steadiness))
+            out.append(
+                NeedRequest(
+                    need.role, need.when, render(need.why, facts.case, item), need.kinds, need.steadiness
+                )
+            )
     return out
 
 
@@ -153,16 +164,26 @@ def assemble(
         living_your_life=_living(acc.living),
         principles=_principles(acc),
         tensions=tuple(
-            Tension.model_construct(id=t, because=tuple(dict.fromkeys(acc.tensions[t])), prompts=tuple(sorted(acc.tension_prompts[t])))
+            Tension.model_construct(
+                id=cast("TensionId", t),
+                because=tuple(dict.fromkeys(acc.tensions[t])),
+                prompts=tuple(sorted(acc.tension_prompts[t])),
+            )
             for t in TENSIONS
             if t in acc.tensions
         ),
-        prompts=tuple(p for _, p in sorted(acc.prompts.values(), key=lambda kv: (STAGES.index(kv[1].stage), kv[0]))),
+        prompts=tuple(
+            p for _, p in sorted(acc.prompts.values(), key=lambda kv: (STAGES.index(kv[1].stage), kv[0]))
+        ),
         mitigations=tuple(acc.mitigations.values()),
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
         safety_net=safety_net if safety_net is not None else analyse_safety_net(proposal, acc.needs),
-        review=Review.model_construct(on=proposal.plan.review_on, success_looks_like=proposal.plan.success_looks_like, look_back_at=LOOK_BACK_AT),
+        review=Review.model_construct(
+            on=proposal.plan.review_on,
+            success_looks_like=proposal.plan.success_looks_like,
+            look_back_at=LOOK_BACK_AT,
+        ),
         trace=tuple(entry for *_, entry in sorted(acc.trace, key=lambda t: (t[0], t[1]))),
     )
 
@@ -198,8 +219,8 @@ def _apply(
         _mitigation(acc, static.rule_id, then.mitigation, proposal, static.source)
     if then.knowledge is not None and static.knowledge_source is not None:
         k = then.knowledge
-        entry = acc.knowledge.setdefault(k.id or static.rule_id, (k, static.knowledge_source, []))
-        entry[2].append(because)
+        known = acc.knowledge.setdefault(k.id or static.rule_id, (k, static.knowledge_source, []))
+        known[2].append(because)
     if then.benefit is not None:
         acc.benefits.append(then.benefit.text)
     if then.safety_net_need is not None:
@@ -213,7 +234,10 @@ def _filled(prompt: Prompt, case: dict[str, Any]) -> Prompt:
     """The prompt with any ``{case.field}`` placeholders filled in (loader allows only case fields)."""
     if "{" not in prompt.to_practitioner and "{" not in prompt.to_person:
         return prompt
-    texts = {"to_practitioner": render(prompt.to_practitioner, case, None), "to_person": render(prompt.to_person, case, None)}
+    texts = {
+        "to_practitioner": render(prompt.to_practitioner, case, None),
+        "to_person": render(prompt.to_person, case, None),
+    }
     return prompt.model_copy(update=texts)
 
 
@@ -298,7 +322,7 @@ def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source
         tensions=(),
         source=_source_ref(source),
     )
-    acc.prompts.setdefault(prompt.id, ((10_000, item_id), prompt))  # type: ignore[arg-type]
+    acc.prompts.setdefault(prompt.id, ((10_000, item_id), prompt))
 
 
 def _principles(acc: _Acc) -> tuple[Principle, ...]:
@@ -308,7 +332,15 @@ def _principles(acc: _Acc) -> tuple[Principle, ...]:
         gaps = tuple(dict.fromkeys(acc.gaps.get(pid, [])))
         status = "not_yet_evident" if not supports else ("partly_evident" if gaps else "evident")
         prompts = sorted(p.id for _, p in acc.prompts.values() if pid in p.principles)
-        out.append(Principle.model_construct(id=pid, status=status, because=supports, gaps=gaps, prompts=tuple(prompts)))  # type: ignore[arg-type]
+        out.append(
+            Principle.model_construct(
+                id=cast("PrincipleId", pid),
+                status=cast("PrincipleStatus", status),
+                because=supports,
+                gaps=gaps,
+                prompts=tuple(prompts),
+            )
+        )
     return tuple(out)
 
 
@@ -321,6 +353,9 @@ def _living(found: list[tuple[bool, str]]) -> LivingYourLife:
 
 
 def _benefits(proposal: Proposal, from_rules: list[str]) -> tuple[Benefit, ...]:
-    person = [Benefit.model_construct(text=t, from_="person") for t in sorted(set(proposal.proposal.hoped_for_benefits))]
+    person = [
+        Benefit.model_construct(text=t, from_="person")
+        for t in sorted(set(proposal.proposal.hoped_for_benefits))
+    ]
     rules = [Benefit.model_construct(text=t, from_="rules") for t in dict.fromkeys(from_rules)]
     return tuple(person + rules)

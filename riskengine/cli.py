@@ -18,7 +18,7 @@ from typing import TextIO
 
 from . import __version__
 from .backends.base import BACKENDS
-from .engine import DEFAULT_BACKEND, Engine, default_rulesets_dir
+from .engine import DEFAULT_BACKEND, Engine
 from .errors import EXIT_INVALID, EXIT_OK, EXIT_TEST_FAILURES, Diagnostic, Location, RiskEngineError
 from .evaluation import Evaluation
 from .loader import load_rulebook
@@ -67,9 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     ecomap.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.svg")
     _rulesets(ecomap)
 
-    knowledge = sub.add_parser("knowledge", help="list knowledge items and when their sources must be re-checked")
+    knowledge = sub.add_parser(
+        "knowledge", help="list knowledge items and when their sources must be re-checked"
+    )
     knowledge.add_argument("--stale", action="store_true", help="only items past their review-by date")
-    knowledge.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="the date to judge by (default: today)")
+    knowledge.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date to judge by (default: today)",
+    )
     _common(knowledge, formats=("text", "json"), default="text")
     _rulesets(knowledge)
 
@@ -98,7 +106,9 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(msg) from None
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
     """Run the command line; return the exit code."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
@@ -106,9 +116,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     try:
         return COMMANDS[args.command](args, out, err)
     except RiskEngineError as exc:
-        err.write((diagnostics_json(exc.diagnostics) if fmt == "json" else diagnostics_text(exc.diagnostics)) + "\n")
+        err.write(
+            (diagnostics_json(exc.diagnostics) if fmt == "json" else diagnostics_text(exc.diagnostics)) + "\n"
+        )
         return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+    except Exception as exc:
         if os.environ.get("RISKENGINE_DEBUG"):
             raise
         err.write(f"riskengine: internal error: {type(exc).__name__}: {exc}\n")
@@ -139,7 +151,9 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except RiskEngineError as exc:
             problems += exc.diagnostics
     if problems:
-        err.write((diagnostics_json(problems) if args.format == "json" else diagnostics_text(problems)) + "\n")
+        err.write(
+            (diagnostics_json(problems) if args.format == "json" else diagnostics_text(problems)) + "\n"
+        )
     if any(p.severity == "error" for p in problems):
         return EXIT_INVALID
     out.write("ok: " + (", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to check") + "\n")
@@ -150,7 +164,9 @@ def _input_files(paths: Sequence[Path], problems: list[Diagnostic]) -> list[Path
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml", ".json"})
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml", ".json"}
+            )
         elif path.exists():
             files.append(path)
         else:
@@ -194,7 +210,9 @@ def _ecomap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         tmp.write_text(svg, encoding="utf-8")
         tmp.replace(args.output)  # never leave a half-written picture over a good one
     except OSError as exc:
-        raise RiskEngineError([Diagnostic(Location(str(args.output)), "unwritable", "", exc.strerror or str(exc))]) from None
+        raise RiskEngineError(
+            [Diagnostic(Location(str(args.output)), "unwritable", "", exc.strerror or str(exc))]
+        ) from None
     out.write(f"wrote {args.output}\n")
     return EXIT_OK
 
@@ -211,7 +229,9 @@ def _knowledge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for e in entries:
         flag = "STALE " if e.stale(as_of) else ""
         when = e.review_by.isoformat() if e.review_by else "no date"
-        out.write(f"{flag}{e.id}  review by {when}  [{', '.join(e.jurisdictions)}]  {e.topic}: {e.source_title}\n")
+        out.write(
+            f"{flag}{e.id}  review by {when}  [{', '.join(e.jurisdictions)}]  {e.topic}: {e.source_title}\n"
+        )
     what = "stale " if args.stale else ""
     out.write(f"{len(entries)} {what}knowledge items as of {as_of.isoformat()}\n")
     return EXIT_OK

@@ -95,7 +95,7 @@ def _condition(
     if len(condition) != 1:
         ctx.fail(path, "bad-condition", "a condition has exactly one field (use a new line for each)")
         return None
-    (name, value), = condition.items()
+    ((name, value),) = condition.items()
     if name == "any":
         return _any(value, (*path, "any"), ctx, used)
     return _field_test(name, value, path, ctx, used)
@@ -157,9 +157,14 @@ def _operator(value: Any, path: YamlPath, ctx: _Ctx) -> tuple[Op | None, Any, Ya
         if len(value) != 1:
             ctx.fail(path, "bad-condition", "give one operator, e.g. {at_least: 2}")
             return None, None, path
-        (word, operand), = value.items()
+        ((word, operand),) = value.items()
         if word not in OPERATORS:
-            ctx.fail((*path, word), "bad-condition", f"unknown operator '{word}'{did_you_mean(word, list(OPERATORS))}", key=True)
+            ctx.fail(
+                (*path, word),
+                "bad-condition",
+                f"unknown operator '{word}'{did_you_mean(word, list(OPERATORS))}",
+                key=True,
+            )
             return None, None, path
         return OPERATORS[word], operand, (*path, word)
     if value is None:
@@ -204,7 +209,9 @@ def _value_ok(value: Any, spec: FieldSpec, path: YamlPath, ctx: _Ctx) -> bool:
         ctx.fail(path, "type-mismatch", f"expected {expected}, got {value!r}")
         return False
     if spec.vocab is not None and value not in spec.vocab:
-        ctx.fail(path, "unknown-value", f"'{value}' is not in the vocabulary{did_you_mean(value, spec.vocab)}")
+        ctx.fail(
+            path, "unknown-value", f"'{value}' is not in the vocabulary{did_you_mean(value, spec.vocab)}"
+        )
         return False
     return True
 

@@ -83,7 +83,9 @@ class _Svg:
     def add(self, text: str) -> None:
         self.parts.append(text)
 
-    def text(self, x: float, y: float, words: str, size: int, *, bold: bool = False, anchor: str = "middle") -> None:
+    def text(
+        self, x: float, y: float, words: str, size: int, *, bold: bool = False, anchor: str = "middle"
+    ) -> None:
         weight = ' font-weight="bold"' if bold else ""
         self.add(
             f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{weight}>{escape(words)}</text>'
@@ -121,8 +123,8 @@ def _cards(proposal: Proposal, net: SafetyNet) -> list[_Card]:
     conflicts = {c.member for c in net.consent_conflicts}
     cards = [_member_card(m, held, troubled, alone, conflicts) for m in proposal.network]
     graph = build_graph(proposal)
-    for node, data in sorted(graph.nodes(data=True)):
-        if not data.get("in_network"):
+    for node in sorted(graph.nodes):
+        if not graph.nodes[node].get("in_network"):
             cards.append(_outside_card(node, held, alone))
     for i, need in enumerate(n for n in net.needs if n.status == "missing"):
         lines = (("nobody yet", True), *((w, False) for w in _wrap(f"needed {need.when}")))
@@ -183,7 +185,15 @@ def _outside_card(node: str, held: dict[str, list[str]], alone: dict[str, Single
     lines = [(w, False) for w in _wrap("named in the plan, not on the map")]
     if node in alone:
         lines += [(w, True) for w in _wrap("only one for: " + ", ".join(_carried(alone[node])))]
-    return _Card((_GROUP_ORDER["outside_network"], 0, node), node, node, _trim(lines), "#ffffff", heavy=node in alone, tie="plan")
+    return _Card(
+        (_GROUP_ORDER["outside_network"], 0, node),
+        node,
+        node,
+        _trim(lines),
+        "#ffffff",
+        heavy=node in alone,
+        tie="plan",
+    )
 
 
 def _carried(spof: SinglePointOfFailure) -> list[str]:
@@ -202,7 +212,9 @@ def _choose(cards: list[_Card], net: SafetyNet) -> list[_Card]:
     involved |= {s.member for s in net.single_points_of_failure} | {c.member for c in net.consent_conflicts}
 
     def priority(card: _Card) -> tuple[int, tuple[int, int, str]]:
-        return (0 if card.missing or card.heavy else 1 if card.node in involved or card.tie == "plan" else 2), card.key
+        return (
+            0 if card.missing or card.heavy else 1 if card.node in involved or card.tie == "plan" else 2
+        ), card.key
 
     chosen = sorted(cards, key=priority)[:MAX_CARDS]
     rest = [c for c in cards if c not in chosen]
@@ -231,7 +243,12 @@ def _spread(cards: list[_Card]) -> list[_Card]:
     """Push overlapping cards outward from the person until none overlap (deterministic)."""
     for _ in range(400):
         clash = next(
-            ((i, j) for i in range(len(cards)) for j in range(i + 1, len(cards)) if _overlap(cards[i], cards[j])),
+            (
+                (i, j)
+                for i in range(len(cards))
+                for j in range(i + 1, len(cards))
+                if _overlap(cards[i], cards[j])
+            ),
             None,
         )
         if clash is None:
@@ -387,7 +404,9 @@ def _card(svg: _Svg, card: _Card) -> None:
 
 def _legend(svg: _Svg, frame: _Frame, top: float, hidden: int) -> None:
     left, right = frame.x0 + 40, frame.x0 + frame.width - 40
-    svg.add(f'<line x1="{left:.0f}" y1="{top - 20:.1f}" x2="{right:.0f}" y2="{top - 20:.1f}" stroke="#999999" stroke-width="2"/>')
+    svg.add(
+        f'<line x1="{left:.0f}" y1="{top - 20:.1f}" x2="{right:.0f}" y2="{top - 20:.1f}" stroke="#999999" stroke-width="2"/>'
+    )
     svg.add(f'<g transform="translate({frame.x0:.0f},0)">')
     svg.text(60, top + 22, "How to read this map", 28, bold=True, anchor="start")
     rows = [
@@ -396,8 +415,14 @@ def _legend(svg: _Svg, frame: _Frame, top: float, hidden: int) -> None:
         (_line(60, 0, 200, 0, 6, _DASH["new"]), "short dashes: new"),
         (_zigzag(60, 0, 200, 0, 10), "zigzag: strained"),
         (_line(60, 0, 200, 0, 4, _DASH[None]), "dots: not recorded, or named only in the plan"),
-        (_line(60, -8, 200, -8, 2, None) + _line(60, 8, 200, 8, 14, None), "thicker line: closer; no line: no contact"),
-        ('<path d="M60,8 Q130,-16 200,8" fill="none" stroke="#7a7a7a" stroke-width="3"/>', "thin grey curve: these two know each other"),
+        (
+            _line(60, -8, 200, -8, 2, None) + _line(60, 8, 200, 8, 14, None),
+            "thicker line: closer; no line: no contact",
+        ),
+        (
+            '<path d="M60,8 Q130,-16 200,8" fill="none" stroke="#7a7a7a" stroke-width="3"/>',
+            "thin grey curve: these two know each other",
+        ),
     ]
     for i, (shape, words) in enumerate(rows):
         y = top + 70 + 44 * i
@@ -410,7 +435,9 @@ def _legend(svg: _Svg, frame: _Frame, top: float, hidden: int) -> None:
     )
     svg.text(230, y + 8, "dashed box: a role nobody can fill yet", 24, anchor="start")
     y += 50
-    svg.add(f'<rect x="60" y="{y - 18:.1f}" width="140" height="36" rx="8" fill="#ffffff" stroke="#1f1f1f" stroke-width="6"/>')
+    svg.add(
+        f'<rect x="60" y="{y - 18:.1f}" width="140" height="36" rx="8" fill="#ffffff" stroke="#1f1f1f" stroke-width="6"/>'
+    )
     svg.text(230, y + 8, "thick double border: the only one holding a role", 24, anchor="start")
     if hidden:
         svg.text(60, y + 58, f"{hidden} more people on the map are not drawn here.", 24, anchor="start")
@@ -418,6 +445,7 @@ def _legend(svg: _Svg, frame: _Frame, top: float, hidden: int) -> None:
 
 
 # ---------------------------------------------------------------- small helpers
+
 
 def _group(kind: str) -> str:
     return member_group(kind)
@@ -442,5 +470,3 @@ def _trim(lines: Iterable[tuple[str, bool]], limit: int = 8) -> tuple[tuple[str,
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-

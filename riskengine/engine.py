@@ -60,7 +60,9 @@ class Engine:
         """Evaluate one proposal. It prompts; it never decides."""
         model = proposal if isinstance(proposal, Proposal) else proposal_from_data(proposal)
         facts, firings, analysis = self._run(model)
-        return assemble(self.book, model, facts, firings, self.backend.name, analysis.safety_net, outputs=self.outputs)
+        return assemble(
+            self.book, model, facts, firings, self.backend.name, analysis.safety_net, outputs=self.outputs
+        )
 
     def fire(self, proposal: Proposal) -> tuple[FactSet, tuple[Firing, ...]]:
         """The (second-phase) facts and the firings of both phases, indexed into ``book.rules``."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 __all__ = [
     "EXIT_INVALID",
@@ -61,7 +62,7 @@ class Diagnostic:
     code: str
     field: str
     message: str
-    severity: str = field(default="error", compare=False)
+    severity: str = dataclass_field(default="error", compare=False)
 
     def render(self) -> str:
         """Format as ``path:line:col: error[code] field: message``."""

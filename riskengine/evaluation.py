@@ -48,6 +48,10 @@ Issue = Literal[
 ]  # fmt: skip
 
 
+Status = Literal["in_place", "fragile", "missing"]
+PrincipleStatus = Literal["evident", "partly_evident", "not_yet_evident"]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,7 +106,7 @@ class Principle(_Out):
     """What one of Felton's five principles asks of this decision."""
 
     id: PrincipleId
-    status: Literal["evident", "partly_evident", "not_yet_evident"]
+    status: PrincipleStatus
     because: tuple[str, ...]
     gaps: tuple[str, ...] = ()
     prompts: tuple[str, ...]
@@ -174,7 +178,7 @@ class SafetyNetNeed(_Out):
     why: str
     fillable_by: tuple[str, ...]
     filled_by: tuple[str, ...]
-    status: Literal["in_place", "fragile", "missing"]
+    status: Status
     issues: tuple[Issue, ...]
     issues_by_member: tuple[NeedIssue, ...] = ()
 
@@ -186,8 +190,12 @@ class SinglePointOfFailure(_Out):
     carries: tuple[str, ...]
     because: str = ""
     could_share: tuple[str, ...] = Field(default=(), description="members linked to this one in the network")
-    could_share_kinds: tuple[str, ...] = Field(default=(), description="other kinds that could fill the roles it carries")
-    cuts_off_services: bool = Field(default=False, description="without them the person has no way to any service")
+    could_share_kinds: tuple[str, ...] = Field(
+        default=(), description="other kinds that could fill the roles it carries"
+    )
+    cuts_off_services: bool = Field(
+        default=False, description="without them the person has no way to any service"
+    )
 
 
 class ConsentConflict(_Out):
@@ -197,7 +205,9 @@ class ConsentConflict(_Out):
     role: str = Field(description="a safety-net role, or `mitigation`")
     because: str
     person_words: str | None = Field(default=None, description="the note in the person's advance statement")
-    mitigation: str | None = Field(default=None, description="the mitigation's text, when role is `mitigation`")
+    mitigation: str | None = Field(
+        default=None, description="the mitigation's text, when role is `mitigation`"
+    )
 
 
 class SafetyNet(_Out):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .evaluation import SafetyNet, SafetyNetNeed
-from .fields import CASE_SCOPES, fact_key
+from .fields import fact_key
 from .proposal import Member, Proposal
 from .vocab import ACTIVITY_CATEGORIES, FORMAL_KINDS, PERSONAL_KINDS
 
@@ -102,7 +102,9 @@ def with_safety_net(
         "service_cut_points_count": service_cut_points,
     }
     case = {**facts.case, **{fact_key("safety_net", k): v for k, v in _clean(values).items()}}
-    rows = [{"id": f"need:{i}", "t": "need", **_clean(_need(n))} for i, n in enumerate(needs)]  # already canonical
+    rows = [
+        {"id": f"need:{i}", "t": "need", **_clean(_need(n))} for i, n in enumerate(needs)
+    ]  # already canonical
     items = {**facts.items, "need": rows}
     return FactSet(case, {k: v for k, v in items.items() if v})
 
@@ -124,14 +126,15 @@ def _need(need: SafetyNetNeed) -> dict[str, Any]:
 def _clean(values: Mapping[str, Any]) -> Fact:
     """Drop unknown and empty values; fold white space; make lists sorted sets."""
     out: Fact = {}
-    for key, value in values.items():
-        if value is None:
+    for key, raw in values.items():
+        if raw is None:
             continue
-        if isinstance(value, str):
-            value = _fold(value)
-        elif isinstance(value, tuple | list | set | frozenset):
-            value = sorted({_fold(str(v)) for v in value})
-        if value == "" or value == []:
+        value: Any = raw
+        if isinstance(raw, str):
+            value = _fold(raw)
+        elif isinstance(raw, tuple | list | set | frozenset):
+            value = sorted({_fold(str(v)) for v in raw})
+        if value in ("", []):
             continue
         out[key] = value
     return out

@@ -48,7 +48,10 @@ def _list(doc: str, literal: object = None) -> FieldSpec:
     return FieldSpec("list", doc, get_args(literal) if literal is not None else None)
 
 
-_T, _N, _B, _NAME = "text", "number", "bool", "name"
+_T: FieldType = "text"
+_N: FieldType = "number"
+_B: FieldType = "bool"
+_NAME: FieldType = "name"
 
 FIELDS: dict[str, dict[str, FieldSpec]] = {
     "person": {
@@ -64,7 +67,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "route_back": FieldSpec(_T, "the route back into help named in the crisis plan"),
         "advance_statement_exists": FieldSpec(_B, "an advance statement exists (false if not recorded)"),
         "sharing_refused_with": _list("derived: ids or kinds the person has said must not be told"),
-        "sharing_rules_recorded": FieldSpec(_B, "derived: the advance statement records who may be told what"),
+        "sharing_rules_recorded": FieldSpec(
+            _B, "derived: the advance statement records who may be told what"
+        ),
         "medication_names": _list("names of medicines taken"),
         "medication_classes": _list("classes of medicines taken (open list, e.g. antidepressant)"),
         "physical_health": _list("physical health tags"),
@@ -83,7 +88,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "concern_kinds": _list("derived: kinds of concern raised", vocab.ConcernKind),
         "concerns_raised_by": _list("derived: who raised concerns", vocab.RaisedBy),
         "concerns_only_about_harm": FieldSpec(_B, "derived: there are concerns and every one is about harm"),
-        "organisational_concerns_count": FieldSpec(_N, "derived: concerns of kind organisational or raised by the organisation"),
+        "organisational_concerns_count": FieldSpec(
+            _N, "derived: concerns of kind organisational or raised by the organisation"
+        ),
         "conditions_count": FieldSpec(_N, "derived: how many conditions on going ahead are proposed"),
         "options_considered": _list("options considered"),
         "options_count": FieldSpec(_N, "derived: how many options are recorded"),
@@ -96,7 +103,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "participants_count": FieldSpec(_N, "derived: how many took part"),
         "person_took_part": FieldSpec(_B, "derived: the person is among the participants"),
         "network_took_part_count": FieldSpec(_N, "derived: participants from the person's network"),
-        "personal_network_took_part": FieldSpec(_B, "derived: family, friends or other personal ties took part"),
+        "personal_network_took_part": FieldSpec(
+            _B, "derived: family, friends or other personal ties took part"
+        ),
         "person_view_recorded": FieldSpec(_B, "the person's view is recorded (false if not recorded)"),
         "information_shared_count": FieldSpec(_N, "derived: items of information shared"),
         "information_formats": _list("derived: formats information was shared in"),
@@ -115,16 +124,22 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "owners_count": FieldSpec(_N, "derived: how many distinct owners"),
         "all_owned_by_one": FieldSpec(_B, "derived: two or more mitigations, all with the same owner"),
         "person_owns_a_mitigation": FieldSpec(_B, "derived: the person owns at least one mitigation"),
-        "mitigations_drawing_on_strengths": FieldSpec(_N, "derived: mitigations that name a strength they draw on or mention one"),
+        "mitigations_drawing_on_strengths": FieldSpec(
+            _N, "derived: mitigations that name a strength they draw on or mention one"
+        ),
         "contingency": FieldSpec(_T, "what happens if it does not go to plan"),
         "review_in_days": FieldSpec(_N, "derived: days from as_of to the review date"),
         "success_looks_like": FieldSpec(_T, "what success looks like"),
-        "early_warning_linked": FieldSpec(_B, "derived: an early warning sign appears in the contingency or a mitigation"),
+        "early_warning_linked": FieldSpec(
+            _B, "derived: an early warning sign appears in the contingency or a mitigation"
+        ),
     },
     "network": {
         "size": FieldSpec(_N, "derived: members in the network"),
         "kinds": _list("derived: kinds present", vocab.NetworkKind),
-        "personal_count": FieldSpec(_N, "derived: partner, family, friends, neighbours, peers, community members"),
+        "personal_count": FieldSpec(
+            _N, "derived: partner, family, friends, neighbours, peers, community members"
+        ),
         "services_count": FieldSpec(_N, "derived: members from services"),
         "agreed_count": FieldSpec(_N, "derived: members who have agreed to help"),
         "aware_count": FieldSpec(_N, "derived: members who know about the plan"),
@@ -149,9 +164,15 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "issues": _list("second phase: every issue named on any need", Issue),
         "single_points_count": FieldSpec(_N, "second phase: members the plan leans on alone"),
         "single_points": _list("second phase: ids of members the plan leans on alone"),
-        "consent_conflicts_count": FieldSpec(_N, "second phase: needs or mitigations that mean telling someone the person said no to"),
-        "services_reachable": FieldSpec(_B, "second phase: the person can reach a service in the network, directly or through someone"),
-        "service_cut_points_count": FieldSpec(_N, "second phase: members without whom the person has no way to any service"),
+        "consent_conflicts_count": FieldSpec(
+            _N, "second phase: needs or mitigations that mean telling someone the person said no to"
+        ),
+        "services_reachable": FieldSpec(
+            _B, "second phase: the person can reach a service in the network, directly or through someone"
+        ),
+        "service_cut_points_count": FieldSpec(
+            _N, "second phase: members without whom the person has no way to any service"
+        ),
     },
     "concern": {
         "kind": _enum(vocab.ConcernKind, "kind of concern"),
@@ -167,7 +188,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "id": FieldSpec(_NAME, "the member's id"),
         "kind": _enum(vocab.NetworkKind, "relationship kind"),
         "kind_label": FieldSpec(_NAME, "the original kind when it was outside the vocabulary"),
-        "group": _enum(Literal["personal", "group", "service", "other"], "derived: personal, group, service or other"),
+        "group": _enum(
+            Literal["personal", "group", "service", "other"], "derived: personal, group, service or other"
+        ),
         "legal_roles": _list("legal roles", vocab.LegalRole),
         "closeness": FieldSpec(_N, "1 distant .. 5 very close"),
         "contact": _enum(vocab.Contact, "how often they are in contact"),
@@ -178,7 +201,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "does_together": _list("what they do together"),
         "took_part": FieldSpec(_B, "derived: took part in the decision"),
         "owns_mitigation": FieldSpec(_B, "derived: owns at least one mitigation"),
-        "sharing_refused": FieldSpec(_B, "derived: the person has said this member must not be told something"),
+        "sharing_refused": FieldSpec(
+            _B, "derived: the person has said this member must not be told something"
+        ),
         "named_in_goal": FieldSpec(_B, "derived: the member's id appears as a word in the person's goal"),
         "named_in_plan": FieldSpec(_B, "derived: the member's id appears as a word in a mitigation's text"),
     },

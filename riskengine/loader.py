@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .conditions import ALL_FIELDS, compile_conditions, resolve_field
@@ -46,7 +46,9 @@ class LoadedRuleset:
 
     def provenance(self) -> RulesetRef:
         """The provenance entry for this ruleset."""
-        return RulesetRef(id=self.model.id, version=self.model.version, sha256=self.sha256, origin=self.origin)
+        return RulesetRef(
+            id=self.model.id, version=self.model.version, sha256=self.sha256, origin=self.origin
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ class RuleBook:
     rules: tuple[LoadedRule, ...]
     disabled: tuple[DisabledRule, ...]
     program: Program
-    late_program: Program = Program((), "")
+    late_program: Program = field(default_factory=lambda: Program((), ""))
 
 
 def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
@@ -85,9 +87,11 @@ def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
     for root in map(Path, paths):
         candidates = [root] if root.is_file() else sorted(root.rglob("*"))
         for path in candidates:
-            if path.is_file() and _RULE_FILE.match(path.name) and path.name.endswith(
-                (".test.yaml", ".test.yml")
-            ) == tests:
+            if (
+                path.is_file()
+                and _RULE_FILE.match(path.name)
+                and path.name.endswith((".test.yaml", ".test.yml")) == tests
+            ):
                 found.append(path)
     return found
 
@@ -98,7 +102,9 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
     loaded: list[LoadedRuleset] = []
     for directory in directories:
         if not Path(directory).exists():
-            problems.append(Diagnostic(Location(str(directory)), "not-found", "", "no such file or directory"))
+            problems.append(
+                Diagnostic(Location(str(directory)), "not-found", "", "no such file or directory")
+            )
             continue
         origin = str(directory if Path(directory).is_dir() else Path(directory).parent)
         for path in find_files([directory], tests=False):
@@ -230,9 +236,7 @@ def _compile_rule(
     problems.extend(found)
     if len(problems) > before:
         return None
-    compiled = CompiledRule(
-        index, rule.id, ruleset.ref, rule.for_each, tuple(tests.case), tuple(tests.item)
-    )
+    compiled = CompiledRule(index, rule.id, ruleset.ref, rule.for_each, tuple(tests.case), tuple(tests.item))
     used = tuple(dict.fromkeys(tests.used))
     phase = _phase(ruleset, rule, base, used, problems)
     if phase is None:
@@ -269,7 +273,9 @@ def _sources(
         if source_id in by_id:
             found.append(by_id[source_id])
         else:
-            message = f"no source '{source_id}' in this ruleset's sources{did_you_mean(source_id, list(by_id))}"
+            message = (
+                f"no source '{source_id}' in this ruleset's sources{did_you_mean(source_id, list(by_id))}"
+            )
             problems.append(_diag(ruleset, (*base, "source", j), "unknown-source", message))
     return tuple(found)
 

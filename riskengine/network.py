@@ -29,20 +29,23 @@ __all__ = ["PERSON", "build_graph", "mentions_member", "reachable_services", "se
 PERSON = "person"
 
 
-def build_graph(proposal: Proposal, *, attributes: bool = True) -> nx.Graph:
+def build_graph(proposal: Proposal, *, attributes: bool = True) -> nx.Graph[str]:
     """The person, their network, the links between members and the plan's named owners.
 
     With ``attributes=False`` nodes carry only ``kind``, ``group`` and
     ``in_network`` and edges only ``basis``: the same graph, cheaper, for the
     analysis that runs on every evaluation.
     """
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     graph.add_node(PERSON, kind="person", group="person", in_network=True)
     members = sorted(proposal.network, key=lambda m: m.id)
     ties = {m.id: _tie_attrs(m) if attributes else {} for m in members}
     graph.add_nodes_from((m.id, _member_attrs(m, ties[m.id], attributes)) for m in members)
-    graph.add_edges_from((PERSON, m.id, {**ties[m.id], "basis": "network"}) for m in members if m.contact != "none")
-    graph.add_edges_from(sorted(tuple(sorted(link)) for link in proposal.links), basis="link")
+    graph.add_edges_from(
+        (PERSON, m.id, {**ties[m.id], "basis": "network"}) for m in members if m.contact != "none"
+    )
+    pairs = sorted((a, b) if a < b else (b, a) for a, b in proposal.links)
+    graph.add_edges_from(pairs, basis="link")
     _add_owners(graph, proposal)
     return graph
 
@@ -66,7 +69,7 @@ def _tie_attrs(member: Member) -> dict[str, object]:
     }
 
 
-def _add_owners(graph: nx.Graph, proposal: Proposal) -> None:
+def _add_owners(graph: nx.Graph[str], proposal: Proposal) -> None:
     mitigations = sorted(proposal.plan.mitigations, key=lambda m: (m.owner or "", m.text))
     member_ids = sorted(m.id for m in proposal.network) if mitigations else []
     for mitigation in mitigations:
@@ -78,7 +81,7 @@ def _add_owners(graph: nx.Graph, proposal: Proposal) -> None:
             graph.add_node(owner, kind=kind, group="outside_network", in_network=False)
             graph.add_edge(PERSON, owner, basis="mitigation")
         for other in mentions_member(mitigation.text, member_ids):
-            if other != owner and owner != PERSON and not graph.has_edge(owner, other):
+            if owner not in {other, PERSON} and not graph.has_edge(owner, other):
                 graph.add_edge(owner, other, basis="mitigation")
 
 
@@ -88,16 +91,17 @@ def mentions_member(text: str | None, member_ids: Iterable[str]) -> list[str]:
     return [m for m in member_ids if m.lower() in words] if words else []
 
 
-def _services(graph: nx.Graph) -> set[str]:
-    return {n for n, group in graph.nodes(data="group") if group == "service"}
+def _services(graph: nx.Graph[str]) -> set[str]:
+    return {str(n) for n, data in graph.nodes(data=True) if data.get("group") == "service"}
 
 
-def reachable_services(graph: nx.Graph) -> set[str]:
+def reachable_services(graph: nx.Graph[str]) -> set[str]:
     """Services the person can reach through the graph (directly or through people they know)."""
-    return _services(graph) & nx.node_connected_component(graph, PERSON)
+    connected: set[str] = nx.node_connected_component(graph, PERSON)
+    return _services(graph) & connected
 
 
-def service_cut_points(graph: nx.Graph) -> tuple[tuple[str, ...], bool]:
+def service_cut_points(graph: nx.Graph[str]) -> tuple[tuple[str, ...], bool]:
     """Members, not themselves services, through whom alone the person reaches every service.
 
     Returns them with whether the person can reach any service at all. They are

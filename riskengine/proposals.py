@@ -31,7 +31,9 @@ def proposal_from_data(data: Any, source: SourceMap | None = None) -> Proposal:
     """Validate plain data as a proposal; raise :class:`InputError` with every problem."""
     source = source or SourceMap("<proposal>")
     if not isinstance(data, Mapping):
-        raise InputError([Diagnostic(source.locate(()), "not-a-mapping", "", "a proposal is a mapping of fields")])
+        raise InputError(
+            [Diagnostic(source.locate(()), "not-a-mapping", "", "a proposal is a mapping of fields")]
+        )
     model, problems = validate_model(Proposal, data, source)
     if model is None:
         raise InputError(problems)
@@ -50,7 +52,9 @@ def _cross_checks(p: Proposal, source: SourceMap) -> list[Diagnostic]:
     ids = [m.id for m in p.network]
     for i, member_id in enumerate(ids):
         if member_id == "person" or member_id in ids[:i]:
-            fail(("network", i, "id"), "duplicate-id", f"network id '{member_id}' is used twice or is reserved")
+            fail(
+                ("network", i, "id"), "duplicate-id", f"network id '{member_id}' is used twice or is reserved"
+            )
     known = set(ids)
     for i, who in enumerate(p.decision_process.participants):
         if who != "person" and who not in known:

@@ -71,7 +71,10 @@ def evaluation_text(evaluation: Evaluation) -> str:
     lines = [f"riskengine evaluation of {e.proposal_id} (as of {e.as_of.isoformat()})"]
     lines += ["It supports a conversation. It does not decide, and it gives no risk score."]
     lines += _heading("Living your life?")
-    lines += _wrap(("Most people do this without being assessed. " if e.living_your_life.everyday else "") + e.living_your_life.note)
+    lines += _wrap(
+        ("Most people do this without being assessed. " if e.living_your_life.everyday else "")
+        + e.living_your_life.note
+    )
     lines += _heading("What the five principles ask")
     for p in e.principles:
         lines.append(f"  {p.id} {_PRINCIPLE_TITLES[p.id]}: {_STATUS[p.status]}")
@@ -85,19 +88,31 @@ def evaluation_text(evaluation: Evaluation) -> str:
         lines += [line for b in t.because for line in _wrap(f"- {b}", "    ")]
     lines += _prompts(e)
     lines += _heading("What could help")
-    lines += [line for m in e.mitigations for line in _wrap(f"- {m.text}" + (f" (owner: {m.suggested_owner})" if m.suggested_owner else ""))]
+    lines += [
+        line
+        for m in e.mitigations
+        for line in _wrap(f"- {m.text}" + (f" (owner: {m.suggested_owner})" if m.suggested_owner else ""))
+    ]
     lines += _heading("What the law and guidance say")
     for k in e.knowledge:
         stale = " [due for re-checking]" if k.stale else ""
         lines += _wrap(f"- [{k.weight}] {k.topic}: {k.text} ({k.source.title}){stale}")
     lines += _heading("What could go well")
-    lines += [line for b in e.benefits for line in _wrap(f"+ {b.text}" + (" (your words)" if b.from_ == "person" else ""))]
+    lines += [
+        line
+        for b in e.benefits
+        for line in _wrap(f"+ {b.text}" + (" (your words)" if b.from_ == "person" else ""))
+    ]
     lines += _safety_net(e.safety_net)
     lines += _heading("Review")
     lines.append(f"  on: {e.review.on.isoformat() if e.review.on else 'no date yet'}")
     lines += _wrap(f"success looks like: {e.review.success_looks_like or 'not written yet'}")
     lines += _wrap("look back at: " + "; ".join(e.review.look_back_at))
-    lines += ["", f"{len(e.trace)} rule firings traced; rulesets: " + ", ".join(f"{r.id}@{r.version}" for r in e.provenance.rulesets)]
+    lines += [
+        "",
+        f"{len(e.trace)} rule firings traced; rulesets: "
+        + ", ".join(f"{r.id}@{r.version}" for r in e.provenance.rulesets),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -121,7 +136,9 @@ def _safety_net(net: SafetyNet) -> list[str]:
     for n in net.needs:
         who = ", ".join(n.filled_by) or "nobody yet"
         issues = f" - {', '.join(i.replace('_', ' ') for i in n.issues)}" if n.issues else ""
-        lines += _wrap(f"- {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}; {who}{issues}")
+        lines += _wrap(
+            f"- {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}; {who}{issues}"
+        )
         lines += _wrap(f"why: {n.why}", "    ")
     for s in net.single_points_of_failure:
         lines += _wrap(f"! {s.member} carries {', '.join(s.carries)}: {s.because}")
@@ -136,7 +153,10 @@ def rule_tests_text(report: TestReport) -> str:
     for r in report.results:
         lines += [f"{r.location}: FAIL {r.ruleset}: {r.name}: {f}" for f in r.failures]
         lines += [f"{r.location}: known gap {r.ruleset}: {r.name}: {g}" for g in r.gaps]
-    lines += [f"untested: rule '{rule}' in {ruleset} is fired by no case in its test file" for ruleset, rule in report.untested]
+    lines += [
+        f"untested: rule '{rule}' in {ruleset} is fired by no case in its test file"
+        for ruleset, rule in report.untested
+    ]
     lines.append(report.summary())
     return "\n".join(lines) + "\n"
 
@@ -150,7 +170,14 @@ def rule_tests_json(report: TestReport) -> str:
             "errors": [d.to_dict() for d in report.errors],
             "untested": [{"ruleset": s, "rule": r} for s, r in report.untested],
             "cases": [
-                {"file": r.file, "line": r.location.line, "ruleset": r.ruleset, "name": r.name, "failures": list(r.failures), "known_gaps": list(r.gaps)}
+                {
+                    "file": r.file,
+                    "line": r.location.line,
+                    "ruleset": r.ruleset,
+                    "name": r.name,
+                    "failures": list(r.failures),
+                    "known_gaps": list(r.gaps),
+                }
                 for r in report.results
             ],
         },

@@ -16,13 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import networkx as nx
 
-from .evaluation import ConsentConflict, NeedIssue, SafetyNet, SafetyNetNeed, SinglePointOfFailure
+from .evaluation import (
+    ConsentConflict,
+    Issue,
+    NeedIssue,
+    SafetyNet,
+    SafetyNetNeed,
+    SinglePointOfFailure,
+    Status,
+)
 from .network import PERSON, build_graph, mentions_member, service_cut_points
 from .proposal import Member, Proposal, SharingRule
-from .vocab import DEFAULT_FILLERS, ROLES
+from .vocab import DEFAULT_FILLERS, ROLES, Role, When
 
 __all__ = ["NeedRequest", "SafetyNetAnalysis", "analyse", "analyse_safety_net", "member_issues"]
 
@@ -118,7 +127,9 @@ class _Pool:
         key = (member, issues)
         found = self.notes.get(key)
         if found is None:
-            found = self.notes[key] = NeedIssue.model_construct(member=member, issues=issues)
+            found = self.notes[key] = NeedIssue.model_construct(
+                member=member, issues=cast("tuple[Issue, ...]", issues)
+            )
         return found
 
 
@@ -198,13 +209,13 @@ def _match(pool: _Pool, need: NeedRequest) -> SafetyNetNeed:
         issues.add("only_one")
     # Built from already-checked values: skip re-validation (this runs for every need on every evaluation).
     return SafetyNetNeed.model_construct(
-        role=need.role,
-        when=need.when,
+        role=cast("Role", need.role),
+        when=cast("When", need.when),
         why=need.why,
         fillable_by=tuple(kinds),
         filled_by=tuple(member for _, member, _ in scored),
-        status=status,
-        issues=tuple(sorted(issues)),
+        status=cast("Status", status),
+        issues=cast("tuple[Issue, ...]", tuple(sorted(issues))),
         issues_by_member=tuple(pool.note(member, found) for _, member, found in scored if found),
     )
 
@@ -217,7 +228,7 @@ def carriers(need: SafetyNetNeed) -> tuple[str, ...]:
 
 
 def _single_points(
-    needs: Sequence[SafetyNetNeed], graph: nx.Graph, cuts: tuple[str, ...]
+    needs: Sequence[SafetyNetNeed], graph: nx.Graph[str], cuts: tuple[str, ...]
 ) -> tuple[SinglePointOfFailure, ...]:
     alone: dict[str, set[str]] = {}
     kinds: dict[str, set[str]] = {}
@@ -251,7 +262,7 @@ def _spof_because(roles: Sequence[str], heavy: bool, cut: bool) -> str:
     return "; ".join(parts)
 
 
-def _linked(graph: nx.Graph, member: str) -> tuple[str, ...]:
+def _linked(graph: nx.Graph[str], member: str) -> tuple[str, ...]:
     if member not in graph:
         return ()
     return tuple(sorted(n for n in graph.neighbors(member) if n != PERSON))
@@ -280,8 +291,10 @@ def _consent_conflicts(
 
 def _conflict(member: str, role: str, rule: SharingRule, mitigation: str | None = None) -> ConsentConflict:
     what = f"the mitigation '{mitigation}'" if mitigation else f"{role.replace('_', ' ')}"
-    words = f": \"{rule.note}\"" if rule.note else ""
-    because = f"{what} would mean telling {member}; the advance statement says not to tell {rule.with_}{words}"
+    words = f': "{rule.note}"' if rule.note else ""
+    because = (
+        f"{what} would mean telling {member}; the advance statement says not to tell {rule.with_}{words}"
+    )
     return ConsentConflict(
         member=member, role=role, because=because, person_words=rule.note, mitigation=mitigation
     )

@@ -24,9 +24,7 @@ M = TypeVar("M", bound=BaseModel)
 _QUOTED = re.compile(r"'([^']*)'")
 
 
-def validate_model(
-    model: type[M], data: Any, source: SourceMap
-) -> tuple[M | None, list[Diagnostic]]:
+def validate_model(model: type[M], data: Any, source: SourceMap) -> tuple[M | None, list[Diagnostic]]:
     """Validate ``data`` as ``model``; return the model or the located problems."""
     try:
         return model.model_validate(data), []
@@ -49,9 +47,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> YamlPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and not path_is_tag(part):
             path.append(part)  # a missing required key, or an unknown one

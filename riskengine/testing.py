@@ -79,7 +79,9 @@ def load_test_file(path: Path) -> tuple[RuleTestFile, SourceMap]:
     return model, document.source
 
 
-def run_rule_tests(paths: Sequence[Path | str], *, rulesets: Sequence[Path | str] | None = None) -> TestReport:
+def run_rule_tests(
+    paths: Sequence[Path | str], *, rulesets: Sequence[Path | str] | None = None
+) -> TestReport:
     """Run every test file under ``paths`` against the rulesets (default: the same paths)."""
     book = load_rulebook(list(rulesets or paths))
     engines = [Engine(book, get_backend(name)) for name in ("durable", "reference")]
@@ -107,7 +109,9 @@ def _run_file(
 ) -> None:
     known = {r.rule.id for r in book.rules} | {d.rule for d in book.disabled}
     if tests.ruleset not in {r.model.id for r in book.rulesets}:
-        message = f"no ruleset '{tests.ruleset}'{did_you_mean(tests.ruleset, [r.model.id for r in book.rulesets])}"
+        message = (
+            f"no ruleset '{tests.ruleset}'{did_you_mean(tests.ruleset, [r.model.id for r in book.rulesets])}"
+        )
         report.errors.append(Diagnostic(source.locate(("ruleset",)), "unknown-ruleset", "ruleset", message))
         return
     for i, case in enumerate(tests.cases):
@@ -124,7 +128,9 @@ def _run_file(
             exercised.update((tests.ruleset, rule) for rule in case.fires)
 
 
-def _unknown_rules(case: RuleTestCase, known: set[str], source: SourceMap, path: tuple[Any, ...]) -> list[Diagnostic]:
+def _unknown_rules(
+    case: RuleTestCase, known: set[str], source: SourceMap, path: tuple[Any, ...]
+) -> list[Diagnostic]:
     problems = []
     named = [("fires", r) for r in case.fires] + [("does_not_fire", r) for r in case.does_not_fire]
     named += [("known_gaps", g.rule) for g in case.known_gaps]
@@ -169,7 +175,9 @@ def _run_case(
     return CaseResult(source.path, location, ruleset, case.name, tuple(failures), tuple(gaps))
 
 
-def _relocate(diagnostics: Sequence[Diagnostic], source: SourceMap, path: tuple[Any, ...]) -> list[Diagnostic]:
+def _relocate(
+    diagnostics: Sequence[Diagnostic], source: SourceMap, path: tuple[Any, ...]
+) -> list[Diagnostic]:
     prefix = dotted((*path, "proposal"))
     return [
         Diagnostic(d.location, d.code, f"{prefix}.{d.field}" if d.field else prefix, d.message, d.severity)

@@ -51,9 +51,7 @@ LegalContext = Literal[
     "conditional_discharge", "guardianship", "deprivation_of_liberty", "unknown",
 ]  # fmt: skip
 CapacityStatus = Literal["presumed", "has_capacity", "lacks_capacity", "fluctuating", "in_doubt"]
-DecisionRole = Literal[
-    "decide_after_hearing_views", "share_the_decision", "others_decide", "not_stated"
-]
+DecisionRole = Literal["decide_after_hearing_views", "share_the_decision", "others_decide", "not_stated"]
 NetworkKind = Literal[
     "partner", "family", "friend", "neighbour", "peer", "community_member",
     "community_group", "sports_club", "faith_community", "education_provider", "employer",

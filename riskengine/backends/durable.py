@@ -1,7 +1,7 @@
 """The durable-rules 2.0.28 adapter. The only module in riskengine that imports durable.
 
 durable-rules is unmaintained and has real defects (``shared/reference/engine-anchors.md``
-§1.4–1.7). This adapter drives its C Rete engine (``durable_rules_engine``) directly, in
+§1.4 to 1.7). This adapter drives its C Rete engine (``durable_rules_engine``) directly, in
 the narrow way that is known to be safe, and never uses its Python ``Host``:
 
 * no ``Host`` means no background dispatcher threads (which run deferred actions late
@@ -134,7 +134,9 @@ def _shards(program: Program) -> list[_Shard]:
             if any(_gate(r) is None for r in members):
                 gates = ()
             scoped = frozenset(f"r{r.index}" for r in members if r.scope is not None)
-            keys = {"id", "t"} | {t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)}
+            keys = {"id", "t"} | {
+                t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)
+            }
             scopes = frozenset(r.scope for r in members if r.scope is not None)
             with _mapped("creating rules"):
                 handle = dre.create_ruleset(name, json.dumps(rules))
