@@ -88,15 +88,15 @@ def evaluation_text(evaluation: Evaluation) -> str:
         lines += [line for b in t.because for line in _wrap(f"- {b}", "    ")]
     lines += _prompts(e)
     lines += _heading("What could help")
-    lines += [
-        line
-        for m in e.mitigations
-        for line in _wrap(f"- {m.text}" + (f" (owner: {m.suggested_owner})" if m.suggested_owner else ""))
-    ]
+    lines += _or_none(
+        [ln for m in e.mitigations for ln in _wrap(_mitigation_line(m.text, m.suggested_owner))]
+    )
     lines += _heading("What the law and guidance say")
+    knowledge = []
     for k in e.knowledge:
         stale = " [due for re-checking]" if k.stale else ""
-        lines += _wrap(f"- [{k.weight}] {k.topic}: {k.text} ({k.source.title}){stale}")
+        knowledge += _wrap(f"- [{k.weight}] {k.topic}: {k.text} ({k.source.title}){stale}")
+    lines += _or_none(knowledge, "nothing specific to this decision")
     lines += _heading("What could go well")
     lines += [
         line
@@ -108,12 +108,21 @@ def evaluation_text(evaluation: Evaluation) -> str:
     lines.append(f"  on: {e.review.on.isoformat() if e.review.on else 'no date yet'}")
     lines += _wrap(f"success looks like: {e.review.success_looks_like or 'not written yet'}")
     lines += _wrap("look back at: " + "; ".join(e.review.look_back_at))
+    fired = len({t.ruleset for t in e.trace})
     lines += [
         "",
-        f"{len(e.trace)} rule firings traced; rulesets: "
-        + ", ".join(f"{r.id}@{r.version}" for r in e.provenance.rulesets),
+        f"{len(e.trace)} rule firings from {fired} of {len(e.provenance.rulesets)} rulesets; the JSON",
     ]
+    lines += ["form traces each item to its rule and lists every ruleset with its hash."]
     return "\n".join(lines) + "\n"
+
+
+def _or_none(lines: list[str], words: str = "none suggested by the rules") -> list[str]:
+    return lines or [f"  {words}"]
+
+
+def _mitigation_line(text: str, owner: str | None) -> str:
+    return f"- {text}" + (f" (owner: {owner})" if owner else "")
 
 
 def _prompts(e: Evaluation) -> list[str]:
