@@ -2,8 +2,10 @@
 
 Connecting People's "Existing Connections" step maps who the person knows, how
 close they are, how often they meet and what they do together (seed
-``000_b0bfa345df7592bd.txt``; Webber). This module turns that map into a
-:mod:`networkx` graph so the safety-net analysis can ask graph questions.
+``000_b0bfa345df7592bd.txt``; Webber). This module turns that map into a graph
+so the safety-net analysis can ask graph questions: a light :class:`Net` that
+evaluation builds every time, and the same nodes and edges as a :mod:`networkx`
+graph (:func:`build_graph`) for the Python API and the eco-map.
 
 Nodes: ``person``; every network member; every mitigation owner who is not on
 the map (``in_network=False``). Edges: the person to each member they are in
@@ -16,37 +18,111 @@ they do together. Building is independent of the order of lists in the proposal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import networkx as nx
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .facts import member_group, words_in
 from .proposal import Member, Proposal
 from .vocab import NETWORK_KINDS
 
-__all__ = ["PERSON", "build_graph", "mentions_member", "reachable_services", "service_cut_points"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "PERSON",
+    "Net",
+    "build_graph",
+    "build_net",
+    "mentions_member",
+    "reachable_services",
+    "service_cut_points",
+]
 
 PERSON = "person"
 
 
-def build_graph(proposal: Proposal, *, attributes: bool = True) -> nx.Graph[str]:
+class GraphLike(Protocol):
+    """What the analysis needs of a graph: a :class:`Net` or a networkx graph."""
+
+    @property
+    def nodes(self) -> Mapping[Any, Mapping[str, Any]]: ...
+
+    def adjacency(self) -> Iterator[tuple[Any, Iterable[Any]]]: ...
+
+    def neighbors(self, node: Any) -> Iterator[Any]: ...
+
+    def __contains__(self, node: object) -> bool: ...
+
+
+@dataclass
+class Net:
+    """A plain undirected graph: node attributes, edge attributes and adjacency.
+
+    Evaluation builds this on every call (networkx costs a sixth of a second to
+    import and more to build); :func:`build_graph` turns the same nodes and
+    edges into a networkx graph for the API and the eco-map.
+    """
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    adj: dict[str, set[str]] = field(default_factory=dict)
+
+    def add_node(self, node: str, **attrs: Any) -> None:
+        self.nodes.setdefault(node, {}).update(attrs)
+        self.adj.setdefault(node, set())
+
+    def add_edge(self, a: str, b: str, **attrs: Any) -> None:
+        for node in (a, b):
+            self.add_node(node)
+        key = (a, b) if a <= b else (b, a)
+        self.edges.setdefault(key, {}).update(attrs)
+        self.adj[a].add(b)
+        self.adj[b].add(a)
+
+    def has_edge(self, a: str, b: str) -> bool:
+        return b in self.adj.get(a, ())
+
+    def neighbors(self, node: str) -> Iterator[str]:
+        return iter(sorted(self.adj[node]))
+
+    def adjacency(self) -> Iterator[tuple[str, list[str]]]:
+        return ((n, sorted(nbrs)) for n, nbrs in self.adj.items())
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.nodes
+
+
+def build_net(proposal: Proposal, *, attributes: bool = True) -> Net:
     """The person, their network, the links between members and the plan's named owners.
 
     With ``attributes=False`` nodes carry only ``kind``, ``group`` and
     ``in_network`` and edges only ``basis``: the same graph, cheaper, for the
     analysis that runs on every evaluation.
     """
-    graph: nx.Graph[str] = nx.Graph()
-    graph.add_node(PERSON, kind="person", group="person", in_network=True)
+    net = Net()
+    net.add_node(PERSON, kind="person", group="person", in_network=True)
     members = sorted(proposal.network, key=lambda m: m.id)
     ties = {m.id: _tie_attrs(m) if attributes else {} for m in members}
-    graph.add_nodes_from((m.id, _member_attrs(m, ties[m.id], attributes)) for m in members)
-    graph.add_edges_from(
-        (PERSON, m.id, {**ties[m.id], "basis": "network"}) for m in members if m.contact != "none"
-    )
-    pairs = sorted((a, b) if a < b else (b, a) for a, b in proposal.links)
-    graph.add_edges_from(pairs, basis="link")
-    _add_owners(graph, proposal)
+    for m in members:
+        net.add_node(m.id, **_member_attrs(m, ties[m.id], attributes))
+    for m in members:
+        if m.contact != "none":
+            net.add_edge(PERSON, m.id, **ties[m.id], basis="network")
+    for a, b in sorted((a, b) if a < b else (b, a) for a, b in proposal.links):
+        net.add_edge(a, b, basis="link")
+    _add_owners(net, proposal)
+    return net
+
+
+def build_graph(proposal: Proposal, *, attributes: bool = True) -> nx.Graph[str]:
+    """:func:`build_net` as a networkx graph, for callers who want networkx's algorithms."""
+    import networkx as nx  # imported here: evaluation never needs it
+
+    net = build_net(proposal, attributes=attributes)
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_nodes_from(net.nodes.items())
+    graph.add_edges_from((a, b, attrs) for (a, b), attrs in net.edges.items())
     return graph
 
 
@@ -69,20 +145,20 @@ def _tie_attrs(member: Member) -> dict[str, object]:
     }
 
 
-def _add_owners(graph: nx.Graph[str], proposal: Proposal) -> None:
+def _add_owners(net: Net, proposal: Proposal) -> None:
     mitigations = sorted(proposal.plan.mitigations, key=lambda m: (m.owner or "", m.text))
     member_ids = sorted(m.id for m in proposal.network) if mitigations else []
     for mitigation in mitigations:
         owner = mitigation.owner
         if not owner:
             continue
-        if owner not in graph:
+        if owner not in net:
             kind = owner if owner in NETWORK_KINDS else "other"
-            graph.add_node(owner, kind=kind, group="outside_network", in_network=False)
-            graph.add_edge(PERSON, owner, basis="mitigation")
+            net.add_node(owner, kind=kind, group="outside_network", in_network=False)
+            net.add_edge(PERSON, owner, basis="mitigation")
         for other in mentions_member(mitigation.text, member_ids):
-            if owner not in {other, PERSON} and not graph.has_edge(owner, other):
-                graph.add_edge(owner, other, basis="mitigation")
+            if owner not in {other, PERSON} and not net.has_edge(owner, other):
+                net.add_edge(owner, other, basis="mitigation")
 
 
 def mentions_member(text: str | None, member_ids: Iterable[str]) -> list[str]:
@@ -91,17 +167,18 @@ def mentions_member(text: str | None, member_ids: Iterable[str]) -> list[str]:
     return [m for m in member_ids if m.lower() in words] if words else []
 
 
-def _services(graph: nx.Graph[str]) -> set[str]:
-    return {str(n) for n, data in graph.nodes(data=True) if data.get("group") == "service"}
+def _services(graph: GraphLike) -> set[str]:
+    return {str(n) for n, data in graph.nodes.items() if data.get("group") == "service"}
 
 
-def reachable_services(graph: nx.Graph[str]) -> set[str]:
+def reachable_services(graph: GraphLike) -> set[str]:
     """Services the person can reach through the graph (directly or through people they know)."""
-    connected: set[str] = nx.node_connected_component(graph, PERSON)
-    return _services(graph) & connected
+    adj: dict[object, list[object]] = {n: list(nbrs) for n, nbrs in graph.adjacency()}
+    _, disc, _ = _lowlink(adj, PERSON)
+    return {s for s in _services(graph) if s in disc}
 
 
-def service_cut_points(graph: nx.Graph[str]) -> tuple[tuple[str, ...], bool]:
+def service_cut_points(graph: GraphLike) -> tuple[tuple[str, ...], bool]:
     """Members, not themselves services, through whom alone the person reaches every service.
 
     Returns them with whether the person can reach any service at all. They are

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import cast
-
-import networkx as nx
 
 from .evaluation import (
     ConsentConflict,
@@ -29,7 +28,7 @@ from .evaluation import (
     SinglePointOfFailure,
     Status,
 )
-from .network import PERSON, build_graph, mentions_member, service_cut_points
+from .network import PERSON, Net, build_net, mentions_member, service_cut_points
 from .proposal import Member, Proposal, SharingRule
 from .vocab import DEFAULT_FILLERS, ROLES, Role, When
 
@@ -75,7 +74,7 @@ def analyse_safety_net(proposal: Proposal, requests: Sequence[NeedRequest]) -> S
 
 def analyse(proposal: Proposal, requests: Sequence[NeedRequest]) -> SafetyNetAnalysis:
     """The full analysis: needs, single points of failure, consent conflicts, reach to services."""
-    graph = build_graph(proposal, attributes=False)
+    graph = build_net(proposal, attributes=False)
     refusals = _refusals(proposal)
     pool = _Pool.of(proposal, refusals)
     needs = tuple(_match(pool, need) for need in _merge(requests))
@@ -100,7 +99,6 @@ class _Pool:
     """
 
     by_kind: dict[str, list[tuple[Member, tuple[str, ...]]]]
-    notes: dict[tuple[str, tuple[str, ...]], NeedIssue]
     scored: dict[tuple[str, str, str], list[_Scored]]
 
     @classmethod
@@ -108,7 +106,7 @@ class _Pool:
         by_kind: dict[str, list[tuple[Member, tuple[str, ...]]]] = {}
         for member in proposal.network:
             by_kind.setdefault(member.kind, []).append((member, _base_issues(member, refusals)))
-        return cls(by_kind, {}, {})
+        return cls(by_kind, {})
 
     def candidates(self, kind: str, need: NeedRequest) -> list[_Scored]:
         """Members of ``kind`` with their issues for a need like ``need`` and their rank key."""
@@ -124,13 +122,13 @@ class _Pool:
 
     def note(self, member: str, issues: tuple[str, ...]) -> NeedIssue:
         """One shared (frozen) NeedIssue per member and set of issues."""
-        key = (member, issues)
-        found = self.notes.get(key)
-        if found is None:
-            found = self.notes[key] = NeedIssue.model_construct(
-                member=member, issues=cast("tuple[Issue, ...]", issues)
-            )
-        return found
+        return _need_issue(member, issues)
+
+
+@lru_cache(maxsize=8192)
+def _need_issue(member: str, issues: tuple[str, ...]) -> NeedIssue:
+    """NeedIssue values are frozen and recur across evaluations: build each once per process."""
+    return NeedIssue.model_construct(member=member, issues=cast("tuple[Issue, ...]", issues))
 
 
 def _merge(requests: Sequence[NeedRequest]) -> list[NeedRequest]:
@@ -228,7 +226,7 @@ def carriers(need: SafetyNetNeed) -> tuple[str, ...]:
 
 
 def _single_points(
-    needs: Sequence[SafetyNetNeed], graph: nx.Graph[str], cuts: tuple[str, ...]
+    needs: Sequence[SafetyNetNeed], graph: Net, cuts: tuple[str, ...]
 ) -> tuple[SinglePointOfFailure, ...]:
     alone: dict[str, set[str]] = {}
     kinds: dict[str, set[str]] = {}
@@ -262,7 +260,7 @@ def _spof_because(roles: Sequence[str], heavy: bool, cut: bool) -> str:
     return "; ".join(parts)
 
 
-def _linked(graph: nx.Graph[str], member: str) -> tuple[str, ...]:
+def _linked(graph: Net, member: str) -> tuple[str, ...]:
     if member not in graph:
         return ()
     return tuple(sorted(n for n in graph.neighbors(member) if n != PERSON))

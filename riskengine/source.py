@@ -18,19 +18,34 @@ from .errors import Diagnostic, InputError, Location
 
 __all__ = ["Document", "SourceMap", "YamlPath", "parse_document", "read_document"]
 
+# libyaml's parser, when PyYAML was built with it, is ten times faster and keeps the same marks.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 YamlPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SourceMap:
-    """Positions (1-based line and column) of keys and values in one file."""
+    """Positions (1-based line and column) of keys and values in one file.
+
+    Positions are only needed to report a problem, so a map made from ``text``
+    reads them the first time it is asked (most files have no problems).
+    """
 
     path: str
     values: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    text: str | None = field(default=None, compare=False, repr=False)
+
+    def _ensure(self) -> None:
+        if self.text is not None and not self.values:
+            located = _located(self.text, self.path).source
+            self.values.update(located.values)
+            self.keys.update(located.keys)
 
     def sub(self, prefix: YamlPath) -> SourceMap:
         """The map of the part of the file under ``prefix``, with paths relative to it."""
+        self._ensure()
         n = len(prefix)
         values = {k[n:]: v for k, v in self.values.items() if k[:n] == prefix}
         keys = {k[n:]: v for k, v in self.keys.items() if k[:n] == prefix}
@@ -38,6 +53,7 @@ class SourceMap:
 
     def locate(self, loc: YamlPath, *, key: bool = False) -> Location:
         """Find the most specific known position for ``loc``."""
+        self._ensure()
         table = self.keys if key else self.values
         if loc in table:
             return Location(self.path, *table[loc])
@@ -59,7 +75,7 @@ class Document:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, source: SourceMap) -> None:
+    def __init__(self, loader: yaml.SafeLoader, source: SourceMap) -> None:  # or CSafeLoader
         self.loader = loader
         self.source = source
         self.problems: list[Diagnostic] = []
@@ -102,10 +118,45 @@ def dotted(path: YamlPath) -> str:
     return text
 
 
+class _NeedsPositions(Exception):
+    """The fast reading met something only the located reading reports properly."""
+
+
+class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
+    """libyaml's loader, with keys taken as written and duplicate keys refused."""
+
+
+def _fast_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<" or key_node.value in result:
+            raise _NeedsPositions
+        result[str(key_node.value)] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_FastLoader.add_constructor("tag:yaml.org,2002:map", _fast_mapping)
+
+
 def parse_document(text: str, path: str) -> Document:
-    """Parse one YAML or JSON document; raise :class:`InputError` with locations."""
+    """Parse one YAML or JSON document; raise :class:`InputError` with locations.
+
+    The usual case takes the fast reading, with positions worked out only if a
+    later stage reports a problem; anything unusual takes the located reading.
+    """
+    try:
+        data = yaml.load(text, Loader=_FastLoader)  # a SafeLoader subclass: no arbitrary objects
+    except (_NeedsPositions, yaml.YAMLError):
+        return _located(text, path)
+    if data is None:
+        return _located(text, path)
+    return Document(data, SourceMap(path, text=text), text)
+
+
+def _located(text: str, path: str) -> Document:
+    """Parse keeping every key's and value's position, rejecting duplicate keys."""
     source = SourceMap(path)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

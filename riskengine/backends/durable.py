@@ -62,7 +62,7 @@ _SENTINEL = {"all": [{"c": {"t": "case"}}]}
 @dataclass(frozen=True, slots=True)
 class _Shard:
     name: str
-    handle: int
+    definition: str  # durable-rules' JSON; created in the engine the first time it runs
     scoped: frozenset[str]  # rule names whose matches carry an item fact
     keys: frozenset[str]  # fact properties its rules test (plus id and t)
     scopes: frozenset[str]  # item scopes its rules match
@@ -75,6 +75,7 @@ class _Registry:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.shards: dict[str, list[_Shard]] = {}
+        self.handles: dict[str, int] = {}
         self.sid = 0
 
 
@@ -96,7 +97,7 @@ class DurableBackend:
     name = "durable"
 
     def prepare(self, program: Program) -> None:
-        """Check limits and create the program's durable rulesets (once per process)."""
+        """Check limits and compile the program's durable rulesets (once per process)."""
         with _REGISTRY.lock:
             _shards(program)
 
@@ -138,9 +139,7 @@ def _shards(program: Program) -> list[_Shard]:
                 t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)
             }
             scopes = frozenset(r.scope for r in members if r.scope is not None)
-            with _mapped("creating rules"):
-                handle = dre.create_ruleset(name, json.dumps(rules))
-            created.append(_Shard(name, handle, scoped, frozenset(keys), scopes, gates))
+            created.append(_Shard(name, json.dumps(rules), scoped, frozenset(keys), scopes, gates))
         _REGISTRY.shards[program.fingerprint] = created
     return _REGISTRY.shards[program.fingerprint]
 
@@ -161,16 +160,26 @@ def _tests(predicate: Predicate) -> tuple[Test, ...]:
     return predicate.tests if isinstance(predicate, AnyOf) else (predicate,)
 
 
+def _handle(shard: _Shard) -> int:
+    """The shard's ruleset in durable-rules, created on first use (most gated shards never run)."""
+    handle = _REGISTRY.handles.get(shard.name)
+    if handle is None:
+        with _mapped("creating rules"):
+            handle = _REGISTRY.handles[shard.name] = dre.create_ruleset(shard.name, shard.definition)
+    return handle
+
+
 def _run_shard(shard: _Shard, payload: str, sid: str) -> list[Firing]:
     """One session: assert, read every match, delete. Never leaves the session alive."""
+    handle = _handle(shard)
     fired: list[Firing] = []
     sentinels = 0
     try:
         with _mapped("evaluating"):
-            code, state = dre.assert_facts(shard.handle, payload)
+            code, state = dre.assert_facts(handle, payload)
             if code != 0:
                 raise BackendError(f"durable-rules refused the facts (code {code})")
-            started = dre.start_action_for_state(shard.handle, state)
+            started = dre.start_action_for_state(handle, state)
             message = started[1] if started else None
             while message:
                 rule, item = _one_match(message, shard)
@@ -178,12 +187,12 @@ def _run_shard(shard: _Shard, payload: str, sid: str) -> list[Firing]:
                     sentinels += 1
                 else:
                     fired.append((int(rule[1:]), item))
-                message = dre.complete_and_start_action(shard.handle, state)
+                message = dre.complete_and_start_action(handle, state)
         if sentinels != 1:
             raise BackendError(f"durable-rules matched the sentinel {sentinels} times, not once")
     finally:
         with _mapped("deleting the session"):
-            dre.delete_state(shard.handle, sid)
+            dre.delete_state(handle, sid)
     return fired
 
 
