@@ -4,11 +4,12 @@ Sections follow the conversation. There is no score, level, colour or verdict
 field, and none may be added: the promise is tested against this schema.
 
 Additive extensions to v1 (no version bump needed, recorded in the README):
-``provenance.disabled_rules``, ``principles[].gaps``, ``knowledge[].jurisdictions``,
-``knowledge[].topic``, ``safety_net.needs[].fillable_by``,
-``safety_net.needs[].issues_by_member``, ``members[]`` in single points of failure,
-``consent_conflicts[].person_words``, ``consent_conflicts[].mitigation``,
-``single_points_of_failure[].could_share_kinds``, ``single_points_of_failure[].cuts_off_services``.
+``provenance.backend``, ``provenance.rulesets[].origin``, ``provenance.disabled_rules``,
+``principles[].gaps``, ``knowledge[].topic``, ``knowledge[].jurisdictions``,
+``safety_net.needs[].fillable_by``, ``safety_net.needs[].issues_by_member``,
+``single_points_of_failure[].because``, ``could_share``, ``could_share_kinds`` and
+``cuts_off_services``, ``consent_conflicts[].person_words`` and ``mitigation``, and the
+issue values ``rarely_in_contact`` and ``not_known``.
 """
 
 from __future__ import annotations
