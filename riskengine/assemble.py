@@ -76,7 +76,7 @@ def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
     prompt = None
     if rule.then.prompt is not None:
         p = rule.then.prompt
-        prompt = Prompt.model_construct(
+        prompt = Prompt.build(
             id=p.id or rule.id, stage=p.stage, to_practitioner=p.to_practitioner, to_person=p.to_person,
             principles=p.principles, tensions=p.tensions, source=source,
         )  # fmt: skip
@@ -151,11 +151,11 @@ def assemble(
         item = facts.find(item_id) if item_id else None
         _apply(acc, book.rules[rule_index], outputs.rules[rule_index], facts.case, item, proposal)
     knowledge = _knowledge(acc, proposal)
-    return Evaluation.model_construct(
+    return Evaluation.build(
         schema_version=1,
         proposal_id=proposal.id,
         as_of=proposal.as_of,
-        provenance=Provenance.model_construct(
+        provenance=Provenance.build(
             engine_version=__version__,
             backend=backend,
             rulesets=outputs.provenance_rulesets,
@@ -164,7 +164,7 @@ def assemble(
         living_your_life=_living(acc.living),
         principles=_principles(acc),
         tensions=tuple(
-            Tension.model_construct(
+            Tension.build(
                 id=cast("TensionId", t),
                 because=tuple(dict.fromkeys(acc.tensions[t])),
                 prompts=tuple(sorted(acc.tension_prompts[t])),
@@ -179,7 +179,7 @@ def assemble(
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
         safety_net=safety_net if safety_net is not None else analyse_safety_net(proposal, acc.needs),
-        review=Review.model_construct(
+        review=Review.build(
             on=proposal.plan.review_on,
             success_looks_like=proposal.plan.success_looks_like,
             look_back_at=LOOK_BACK_AT,
@@ -199,7 +199,7 @@ def _apply(
     then = loaded.rule.then
     because = render(loaded.rule.because, case, item)
     matched = {name: _value(case if is_case else (item or {}), key) for name, is_case, key in static.used}
-    entry = TraceEntry.model_construct(rule=static.rule_id, ruleset=static.ruleset, because=matched)
+    entry = TraceEntry.build(rule=static.rule_id, ruleset=static.ruleset, because=matched)
     acc.trace.append((static.rule_id, item["id"] if item else "", entry))  # item ids are canonical
     prompt_id = None
     if static.prompt is not None:
@@ -273,7 +273,7 @@ def _show(value: Any) -> str:
 
 
 def _source_ref(source: Source) -> SourceRef:
-    return SourceRef.model_construct(
+    return SourceRef.build(
         title=source.title, seed=source.seed, citation=source.citation, url=source.url,
         section=source.section, checked=source.checked, review_by=source.review_by,
     )  # fmt: skip
@@ -283,7 +283,7 @@ def _mitigation(acc: _Acc, rule_id: str, m: Any, proposal: Proposal, source: Sou
     draws_on = list(m.draws_on)
     if m.draws_on_strengths:
         draws_on.extend(sorted(set(proposal.person.strengths)))
-    item = MitigationItem.model_construct(
+    item = MitigationItem.build(
         id=m.id or rule_id, text=m.text, addresses=m.addresses, suggested_owner=m.suggested_owner,
         draws_on=tuple(dict.fromkeys(draws_on)), source=source,
     )  # fmt: skip
@@ -300,7 +300,7 @@ def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
         if k.section:
             ref = ref.model_copy(update={"section": k.section})
         stale = bool(source.review_by and proposal.as_of > source.review_by)
-        items.append(KnowledgeItem.model_construct(
+        items.append(KnowledgeItem.build(
             id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
             weight=k.weight, jurisdictions=k.jurisdictions, source=ref, stale=stale,
         ))  # fmt: skip
@@ -310,7 +310,7 @@ def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
 def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source, proposal: Proposal) -> None:
     checked = ", ".join(j.replace("_", " ").title() for j in k.jurisdictions)
     here = proposal.jurisdiction.replace("_", " ").title()
-    prompt = Prompt.model_construct(
+    prompt = Prompt.build(
         id=f"local-rules.{item_id}",
         stage="option_talk",
         to_practitioner=(
@@ -333,7 +333,7 @@ def _principles(acc: _Acc) -> tuple[Principle, ...]:
         status = "not_yet_evident" if not supports else ("partly_evident" if gaps else "evident")
         prompts = sorted(p.id for _, p in acc.prompts.values() if pid in p.principles)
         out.append(
-            Principle.model_construct(
+            Principle.build(
                 id=cast("PrincipleId", pid),
                 status=cast("PrincipleStatus", status),
                 because=supports,
@@ -346,16 +346,15 @@ def _principles(acc: _Acc) -> tuple[Principle, ...]:
 
 def _living(found: list[tuple[bool, str]]) -> LivingYourLife:
     if not found:
-        return LivingYourLife.model_construct(everyday=False, note=NO_JUDGEMENT)
+        return LivingYourLife.build(everyday=False, note=NO_JUDGEMENT)
     everyday = all(flag for flag, _ in found)
     notes = [note for flag, note in found if flag == everyday]
-    return LivingYourLife.model_construct(everyday=everyday, note=" ".join(dict.fromkeys(notes)))
+    return LivingYourLife.build(everyday=everyday, note=" ".join(dict.fromkeys(notes)))
 
 
 def _benefits(proposal: Proposal, from_rules: list[str]) -> tuple[Benefit, ...]:
     person = [
-        Benefit.model_construct(text=t, from_="person")
-        for t in sorted(set(proposal.proposal.hoped_for_benefits))
+        Benefit.build(text=t, from_="person") for t in sorted(set(proposal.proposal.hoped_for_benefits))
     ]
-    rules = [Benefit.model_construct(text=t, from_="rules") for t in dict.fromkeys(from_rules)]
+    rules = [Benefit.build(text=t, from_="rules") for t in dict.fromkeys(from_rules)]
     return tuple(person + rules)

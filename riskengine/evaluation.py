@@ -15,7 +15,7 @@ issue values ``rarely_in_contact`` and ``not_known``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,8 +53,28 @@ Status = Literal["in_place", "fragile", "missing"]
 PrincipleStatus = Literal["evident", "partly_evident", "not_yet_evident"]
 
 
+_O = TypeVar("_O", bound="_Out")
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def build(cls: type[_O], **values: Any) -> _O:
+        """Construct from values already known to be valid: assembly's hot path, no validation.
+
+        Does what ``model_construct`` does for a complete set of field values (defaults
+        are filled in), at a fraction of its cost; tests pin it to ``model_construct``.
+        """
+        for name, info in cls.model_fields.items():
+            if name not in values:
+                values[name] = info.get_default(call_default_factory=True)
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
 
 
 class SourceRef(_Out):

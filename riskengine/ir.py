@@ -16,7 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["OPS", "AnyOf", "CompiledRule", "Firing", "Op", "Predicate", "Program", "Test", "holds"]
+__all__ = [
+    "OPS",
+    "AnyOf",
+    "CompiledRule",
+    "Firing",
+    "Op",
+    "Predicate",
+    "Program",
+    "Test",
+    "ascii_lower",
+    "holds",
+    "mentioned",
+]
 
 Op = Literal[
     "eq", "ne", "in", "not_in", "ge", "le", "gt", "lt",
@@ -68,9 +80,19 @@ class Program:
     fingerprint: str
 
 
+def ascii_lower(text: str) -> str:
+    """Lower-case A-Z only: ``mentions`` terms are ASCII, and no backend folds other letters."""
+    return text.translate(_ASCII_LOWER)
+
+
+def mentioned(text: str, terms: tuple[str, ...] | frozenset[str]) -> list[str]:
+    """The terms that occur in ``text`` (the one definition of ``mentions``)."""
+    folded = ascii_lower(text)
+    return [term for term in terms if term in folded]
+
+
 def _mentions(have: Any, terms: tuple[str, ...]) -> bool:
-    text = have.translate(_ASCII_LOWER)
-    return any(term in text for term in terms)
+    return bool(mentioned(have, terms))
 
 
 OPS: Mapping[str, Callable[[Any, Any], bool]] = {

@@ -79,7 +79,7 @@ def analyse(proposal: Proposal, requests: Sequence[NeedRequest]) -> SafetyNetAna
     pool = _Pool.of(proposal, refusals)
     needs = tuple(_match(pool, need) for need in _merge(requests))
     cuts, reaches = service_cut_points(graph)
-    net = SafetyNet.model_construct(
+    net = SafetyNet.build(
         needs=needs,
         single_points_of_failure=_single_points(needs, graph, cuts),
         consent_conflicts=_consent_conflicts(proposal, needs, refusals),
@@ -128,7 +128,7 @@ class _Pool:
 @lru_cache(maxsize=8192)
 def _need_issue(member: str, issues: tuple[str, ...]) -> NeedIssue:
     """NeedIssue values are frozen and recur across evaluations: build each once per process."""
-    return NeedIssue.model_construct(member=member, issues=cast("tuple[Issue, ...]", issues))
+    return NeedIssue.build(member=member, issues=cast("tuple[Issue, ...]", issues))
 
 
 def _merge(requests: Sequence[NeedRequest]) -> list[NeedRequest]:
@@ -206,7 +206,7 @@ def _match(pool: _Pool, need: NeedRequest) -> SafetyNetNeed:
     if len(solid) == 1 or (not solid and len(scored) == 1):
         issues.add("only_one")
     # Built from already-checked values: skip re-validation (this runs for every need on every evaluation).
-    return SafetyNetNeed.model_construct(
+    return SafetyNetNeed.build(
         role=cast("Role", need.role),
         when=cast("When", need.when),
         why=need.why,

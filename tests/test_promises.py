@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 from riskengine import Engine, load_proposal, proposal_from_data
 from riskengine.evaluation import Evaluation
@@ -142,3 +143,26 @@ class TestStaleKnowledge:
         assert later.knowledge and all(k.stale for k in later.knowledge)
         now = shipped.evaluate(load_proposal(EXAMPLES / "parkrun-full.yaml"))
         assert not any(k.stale for k in now.knowledge)
+
+
+class TestFastConstruction:
+    def test_build_matches_model_construct(self, shipped: Engine) -> None:
+        """Every output model built by the fast path equals pydantic's own construction, field for field."""
+        evaluation = shipped.evaluate(load_proposal(EXAMPLES / "parkrun-full.yaml"))
+        seen: set[str] = set()
+
+        def walk(model: Any) -> None:
+            if isinstance(model, BaseModel):
+                values = {name: getattr(model, name) for name in type(model).model_fields}
+                rebuilt = type(model).model_construct(**values)
+                assert rebuilt == model and rebuilt.model_dump_json() == model.model_dump_json()
+                assert model.model_fields_set == set(type(model).model_fields)
+                seen.add(type(model).__name__)
+                for value in values.values():
+                    walk(value)
+            elif isinstance(value := model, tuple):
+                for item in value:
+                    walk(item)
+
+        walk(evaluation)
+        assert {"Evaluation", "Prompt", "TraceEntry", "SafetyNetNeed", "Principle", "Benefit"} <= seen

@@ -18,7 +18,9 @@ the narrow way that is known to be safe, and never uses its Python ``Host``:
   which no action ever ran frees uninitialised memory and segfaults (D5, seen here with
   a bare proposal), and a missing sentinel match exposes a broken run;
 * no ``$and`` mixed with references to another fact (D1): rules never correlate;
-* ``$imt`` only on properties the fact builder guarantees are strings (D6);
+* no ``$imt`` at all (D6, and durable's regex engine was most of its time here): for
+  ``mentions``, each shard's facts carry which of its terms a text contains (the IR's own
+  definition, :func:`~riskengine.ir.mentioned`), and rules test that list with ``$iany``;
 * limits checked before ``create_ruleset``: at most :data:`MAX_RULES_PER_SHARD` rules
   per durable ruleset (64 simultaneous alpha matches per fact, 512 children per node),
   at most 253 properties per fact, no colliding property-name hashes (D4);
@@ -48,7 +50,7 @@ import durable_rules_engine as dre
 from ..errors import BackendError, RulesetError
 from ..facts import FactSet
 from ..fields import FIELDS, fact_key
-from ..ir import AnyOf, CompiledRule, Firing, Predicate, Program, Test, holds
+from ..ir import AnyOf, CompiledRule, Firing, Predicate, Program, Test, holds, mentioned
 
 __all__ = ["MAX_PROPERTIES", "MAX_RULES_PER_SHARD", "DurableBackend", "compile_program"]
 
@@ -67,6 +69,7 @@ class _Shard:
     keys: frozenset[str]  # fact properties its rules test (plus id and t)
     scopes: frozenset[str]  # item scopes its rules match
     gates: tuple[Test, ...]  # empty: always run; else run only if one of these holds
+    mentions: tuple[tuple[str, frozenset[str]], ...] = ()  # text key -> terms its rules look for
 
 
 class _Registry:
@@ -109,20 +112,60 @@ class DurableBackend:
         fired: set[Firing] = set()
         case = batch[0]
         with _REGISTRY.lock:
-            for shard in _shards(program):
+            shards = _shards(program)
+            found = _found_terms(shards, batch)
+            for shard in shards:
                 if shard.gates and not any(holds(g, case) for g in shard.gates):
                     continue
                 _REGISTRY.sid += 1
                 sid = str(_REGISTRY.sid)
-                fired.update(_run_shard(shard, _payload(shard, batch, sid), sid))
+                fired.update(_run_shard(shard, _payload(shard, batch, found, sid), sid))
         return tuple(sorted(fired, key=lambda f: (f[0], f[1] or "")))
 
 
-def _payload(shard: _Shard, batch: list[dict[str, Any]], sid: str) -> str:
+def _found_terms(shards: list[_Shard], batch: list[dict[str, Any]]) -> dict[tuple[int, str], frozenset[str]]:
+    """For each fact and text property, which of the program's ``mentions`` terms it contains."""
+    wanted: dict[str, set[str]] = {}
+    for shard in shards:
+        for key, terms in shard.mentions:
+            wanted.setdefault(key, set()).update(terms)
+    found: dict[tuple[int, str], frozenset[str]] = {}
+    for i, fact in enumerate(batch):
+        for key, wanted_terms in wanted.items():
+            if key in fact:
+                hits = frozenset(mentioned(fact[key], frozenset(wanted_terms)))
+                if hits:
+                    found[i, key] = hits
+    return found
+
+
+def _payload(
+    shard: _Shard, batch: list[dict[str, Any]], found: dict[tuple[int, str], frozenset[str]], sid: str
+) -> str:
     """The facts a shard needs, with only the properties its rules test; the case fact first."""
     keep = shard.keys
-    wanted = [batch[0]] + [f for f in batch[1:] if f["t"] in shard.scopes]
-    return json.dumps([{**{k: v for k, v in f.items() if k in keep}, "sid": sid} for f in wanted])
+    rows = []
+    for i, fact in enumerate(batch):
+        if i and fact["t"] not in shard.scopes:
+            continue
+        row = {k: v for k, v in fact.items() if k in keep}
+        for key, terms in shard.mentions:
+            hits = found.get((i, key))
+            if hits and hits & terms:
+                row[key + _MENTIONED] = sorted(hits & terms)
+        row["sid"] = sid
+        rows.append(row)
+    return json.dumps(rows)
+
+
+def _mention_terms(rules: list[CompiledRule]) -> tuple[tuple[str, frozenset[str]], ...]:
+    terms: dict[str, set[str]] = {}
+    for rule in rules:
+        for predicate in (*rule.case_tests, *rule.item_tests):
+            for test in _tests(predicate):
+                if test.op == "mentions":
+                    terms.setdefault(test.key, set()).update(test.value)
+    return tuple((key, frozenset(found)) for key, found in sorted(terms.items()))
 
 
 def _shards(program: Program) -> list[_Shard]:
@@ -139,9 +182,24 @@ def _shards(program: Program) -> list[_Shard]:
                 t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)
             }
             scopes = frozenset(r.scope for r in members if r.scope is not None)
-            created.append(_Shard(name, json.dumps(rules), scoped, frozenset(keys), scopes, gates))
+            mentions = _mention_terms(members)
+            keys |= {key + _MENTIONED for key, _ in mentions}
+            _check_hashes(keys)
+            created.append(_Shard(name, json.dumps(rules), scoped, frozenset(keys), scopes, gates, mentions))
         _REGISTRY.shards[program.fingerprint] = created
     return _REGISTRY.shards[program.fingerprint]
+
+
+_MENTIONED = "__mentions"
+
+
+def _check_hashes(keys: set[str]) -> None:
+    """No two property names a shard asserts may share durable's 32-bit hash (D4)."""
+    seen: dict[int, str] = {}
+    for key in sorted(keys | {"sid"}):
+        other = seen.setdefault(_fnv1a_32(key), key)
+        if other != key:
+            raise RulesetError(f"fact properties '{other}' and '{key}' share a durable-rules hash")
 
 
 _GATE_KEYS = frozenset({"proposal__activity", "proposal__categories"})
@@ -293,7 +351,7 @@ def _test(test: Test) -> dict[str, Any]:
         parts = [{"$iall": {key: {"$neq": {"$i": v}}}} for v in value]
         return parts[0] if len(parts) == 1 else {"$and": parts}
     if test.op == "mentions":
-        return _either([{"$imt": {key: f".*{term}.*"}} for term in value])
+        return _either([{"$iany": {key + _MENTIONED: {"$i": term}}} for term in value])
     if test.op == "recorded":
         return {"$ex": {key: 1}}
     if test.op == "missing":
