@@ -48,8 +48,11 @@ class FactSet:
         """The fact with this id."""
         if fact_id == self.case["id"]:
             return self.case
-        scope = fact_id.split(":", 1)[0]
-        return next(f for f in self.items.get(scope, []) if f["id"] == fact_id)
+        scope, _, position = fact_id.partition(":")
+        fact = self.items[scope][int(position)]  # ids are "<scope>:<canonical position>"
+        if fact["id"] != fact_id:
+            raise KeyError(fact_id)
+        return fact
 
 
 def member_group(kind: str) -> str:

@@ -43,6 +43,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import durable_rules_engine as dre
@@ -359,6 +360,7 @@ def _test(test: Test) -> dict[str, Any]:
     raise RulesetError(f"the durable adapter cannot compile operator '{test.op}'")
 
 
+@lru_cache(maxsize=65536)
 def _fnv1a_32(text: str) -> int:
     value = 0x811C9DC5
     for byte in text.encode("utf-8"):
