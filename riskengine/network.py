@@ -73,12 +73,18 @@ class Net:
         self.adj.setdefault(node, set())
 
     def add_edge(self, a: str, b: str, **attrs: Any) -> None:
+        adj = self.adj
         for node in (a, b):
-            self.add_node(node)
+            if node not in adj:
+                self.add_node(node)
         key = (a, b) if a <= b else (b, a)
-        self.edges.setdefault(key, {}).update(attrs)
-        self.adj[a].add(b)
-        self.adj[b].add(a)
+        edge = self.edges.get(key)
+        if edge is None:
+            self.edges[key] = attrs
+        else:
+            edge.update(attrs)
+        adj[a].add(b)
+        adj[b].add(a)
 
     def has_edge(self, a: str, b: str) -> bool:
         return b in self.adj.get(a, ())
@@ -86,8 +92,9 @@ class Net:
     def neighbors(self, node: str) -> Iterator[str]:
         return iter(sorted(self.adj[node]))
 
-    def adjacency(self) -> Iterator[tuple[str, list[str]]]:
-        return ((n, sorted(nbrs)) for n, nbrs in self.adj.items())
+    def adjacency(self) -> Iterator[tuple[str, set[str]]]:
+        """Neighbours as sets: the searches here give the same answer in any visiting order."""
+        return iter(self.adj.items())
 
     def __contains__(self, node: object) -> bool:
         return node in self.nodes
