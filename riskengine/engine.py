@@ -6,6 +6,7 @@ An :class:`Engine` exists only fully loaded and compiled; building one raises
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,12 @@ DEFAULT_BACKEND = "durable"
 
 
 def default_rulesets_dir() -> Path:
-    """The shipped ``rulesets/`` directory (beside the package in a checkout)."""
-    return Path(__file__).resolve().parent.parent / "rulesets"
+    """The shipped rulesets: ``rulesets/`` beside the package in a checkout or editable
+    install, else ``<prefix>/share/riskengine/rulesets`` where a regular install puts them."""
+    checkout = Path(__file__).resolve().parent.parent / "rulesets"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "riskengine" / "rulesets"
 
 
 class Engine:

@@ -46,3 +46,16 @@ class TestPublicApi:
             if any(call in text for call in ("date.today(", "datetime.now(", "time.time(")):
                 offenders.append(path.relative_to(ROOT))
         assert set(offenders) <= allowed
+
+
+class TestPackaging:
+    def test_every_ruleset_file_is_installed(self) -> None:
+        """pyproject's data-files patterns cover every ruleset file, so regular installs ship them all."""
+        import fnmatch
+        import tomllib
+
+        config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+        patterns = [p for group in config["tool"]["setuptools"]["data-files"].values() for p in group]
+        files = [str(p.relative_to(ROOT)) for p in (ROOT / "rulesets").rglob("*.yaml")]
+        uncovered = [f for f in files if not any(fnmatch.fnmatch(f, p) and f.count("/") == p.count("/") for p in patterns)]
+        assert files and not uncovered
