@@ -86,7 +86,12 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # e.g. a date like 2026-02-30
+            where = (node.start_mark.line + 1, node.start_mark.column + 1)
+            self._problem(where, "bad-value", path, f"'{node.value}' cannot be read: {exc}")
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -146,7 +151,7 @@ def parse_document(text: str, path: str) -> Document:
     """
     try:
         data = yaml.load(text, Loader=_FastLoader)  # a SafeLoader subclass: no arbitrary objects
-    except (_NeedsPositions, yaml.YAMLError):
+    except (_NeedsPositions, yaml.YAMLError, ValueError, OverflowError):
         return _located(text, path)
     if data is None:
         return _located(text, path)

@@ -105,3 +105,47 @@ class TestInvalidProposals:
             parse_document("a: 1\nb: 2\na: 3\n", "dup.yaml")
         (d,) = caught.value.diagnostics
         assert (d.location.line, d.code) == (3, "duplicate-key")
+
+
+_VALID = (FIXTURES.parent.parent / "scenarios" / "proposals" / "parkrun-with-a-friend.yaml").read_text(encoding="utf-8")
+
+
+class TestFuzzedInput:
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(max_size=300))
+    def test_any_text_parses_or_is_a_located_error(self, text: str) -> None:
+        """Arbitrary text either parses and validates, or raises InputError: nothing else escapes."""
+        try:
+            document = parse_document(text, "fuzz.yaml")
+            proposal_from_data(document.data, document.source)
+        except InputError as exc:
+            assert exc.diagnostics
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.integers(0, len(_VALID) - 1), st.sampled_from(list(":-[]{}'\"#&*!|>%@`\t\n 0123456789x")))
+    def test_mutated_proposals_fail_cleanly(self, position: int, char: str) -> None:
+        """A realistic proposal with one character changed still gives a proposal or located errors."""
+        text = _VALID[:position] + char + _VALID[position + 1 :]
+        try:
+            document = parse_document(text, "mutated.yaml")
+            proposal_from_data(document.data, document.source)
+        except InputError as exc:
+            assert all(d.location.path == "mutated.yaml" for d in exc.diagnostics)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.data())
+    def test_mutated_rulesets_fail_cleanly(self, tmp_path: Path, data: st.DataObject) -> None:
+        """A shipped ruleset with one character changed loads, or gives located RulesetErrors only."""
+        from riskengine import RulesetError, load_rulebook
+
+        original = (ROOT / "rulesets" / "prm-tensions.yaml").read_text(encoding="utf-8")
+        position = data.draw(st.integers(0, len(original) - 1))
+        char = data.draw(st.sampled_from(list(":-[]{}'\"#&*!|>%@\t\n 0123456789x")))
+        target = tmp_path / f"m{position}.yaml"
+        target.write_text(original[:position] + char + original[position + 1 :], encoding="utf-8")
+        try:
+            load_rulebook([target])
+        except RulesetError as exc:
+            assert exc.diagnostics and all(d.location.path == str(target) for d in exc.diagnostics)
+        finally:
+            target.unlink()
