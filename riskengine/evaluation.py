@@ -54,6 +54,19 @@ PrincipleStatus = Literal["evident", "partly_evident", "not_yet_evident"]
 
 
 _O = TypeVar("_O", bound="_Out")
+_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _defaults(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
+    """Each field's default, read once per class (output defaults are immutable: tuples, None)."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = tuple(
+            (name, info.get_default(call_default_factory=True))
+            for name, info in cls.model_fields.items()
+            if not info.is_required()
+        )
+    return found
 
 
 class _Out(BaseModel):
@@ -66,9 +79,9 @@ class _Out(BaseModel):
         Does what ``model_construct`` does for a complete set of field values (defaults
         are filled in), at a fraction of its cost; tests pin it to ``model_construct``.
         """
-        for name, info in cls.model_fields.items():
+        for name, default in _defaults(cls):
             if name not in values:
-                values[name] = info.get_default(call_default_factory=True)
+                values[name] = default
         obj = cls.__new__(cls)
         object.__setattr__(obj, "__dict__", values)
         object.__setattr__(obj, "__pydantic_fields_set__", set(values))
