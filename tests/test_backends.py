@@ -166,7 +166,7 @@ class TestSafeUse:
 
     def test_matches_are_read_exactly(self) -> None:
         """The fast reading of a match gives what a full JSON decode gives, even with tricky text."""
-        shard = durable._Shard("s", "{}", frozenset({"r3"}), (), frozenset(), ())
+        shard = durable._Shard("s", "{}", frozenset({"r3"}), frozenset(), frozenset(), ())
         tricky = '{"r3":{"c":{"id": "case", "t": "case", "x": "a \\"i\\":{\\"id\\": \\"no\\""},"i":{"id": "member:2", "t": "member"}}}'
         assert durable._one_match(tricky, shard) == ("r3", "member:2") == durable._decoded(tricky, shard)
         assert durable._one_match('{"sentinel":{"c":{"id": "case"}}}', shard) == ("sentinel", None)

@@ -67,7 +67,7 @@ class _Shard:
     name: str
     definition: str  # durable-rules' JSON; created in the engine the first time it runs
     scoped: frozenset[str]  # rule names whose matches carry an item fact
-    keys: tuple[str, ...]  # fact properties its rules test (plus id and t), in a fixed order
+    keys: frozenset[str]  # fact properties its rules test (plus id and t)
     scopes: frozenset[str]  # item scopes its rules match
     gates: tuple[Test, ...]  # empty: always run; else run only if one of these holds
     mentions: tuple[tuple[str, frozenset[str]], ...] = ()  # text key -> terms its rules look for
@@ -149,7 +149,7 @@ def _payload(
     for i, fact in enumerate(batch):
         if i and fact["t"] not in shard.scopes:
             continue
-        row = {k: fact[k] for k in keep if k in fact}
+        row = {k: v for k, v in fact.items() if k in keep}
         for key, terms in shard.mentions:
             hits = found.get((i, key))
             if hits and hits & terms:
