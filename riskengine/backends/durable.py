@@ -186,9 +186,7 @@ def _shards(program: Program) -> list[_Shard]:
             mentions = _mention_terms(members)
             keys |= {key + _MENTIONED for key, _ in mentions}
             _check_hashes(keys)
-            created.append(
-                _Shard(name, json.dumps(rules), scoped, tuple(sorted(keys)), scopes, gates, mentions)
-            )
+            created.append(_Shard(name, json.dumps(rules), scoped, frozenset(keys), scopes, gates, mentions))
         _REGISTRY.shards[program.fingerprint] = created
     return _REGISTRY.shards[program.fingerprint]
 
