@@ -107,7 +107,6 @@ class _Acc:
     mitigations: dict[str, MitigationItem] = field(default_factory=dict)
     knowledge: dict[str, tuple[KnowledgeOut, Source, list[str]]] = field(default_factory=dict)
     benefits: list[str] = field(default_factory=list)
-    needs: list[NeedRequest] = field(default_factory=list)
     living: list[tuple[bool, str]] = field(default_factory=list)
     trace: list[tuple[str, str, TraceEntry]] = field(default_factory=list)
 
@@ -178,7 +177,9 @@ def assemble(
         mitigations=tuple(acc.mitigations.values()),
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
-        safety_net=safety_net if safety_net is not None else analyse_safety_net(proposal, acc.needs),
+        safety_net=safety_net
+        if safety_net is not None
+        else analyse_safety_net(proposal, need_requests(book, facts, firings)),
         review=Review.build(
             on=proposal.plan.review_on,
             success_looks_like=proposal.plan.success_looks_like,
@@ -223,9 +224,6 @@ def _apply(
         known[2].append(because)
     if then.benefit is not None:
         acc.benefits.append(then.benefit.text)
-    if then.safety_net_need is not None:
-        n = then.safety_net_need
-        acc.needs.append(NeedRequest(n.role, n.when, render(n.why, case, item), n.kinds, n.steadiness))
     if then.living_your_life is not None:
         acc.living.append((then.living_your_life.everyday, then.living_your_life.note))
 

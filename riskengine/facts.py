@@ -68,7 +68,7 @@ def build_facts(proposal: Proposal) -> FactSet:
     """Derive the case fact and item facts for ``proposal``."""
     case: Fact = {"id": "case", "t": "case"}
     for scope, values in _case_values(proposal).items():
-        prefix = f"{scope}__"
+        prefix = fact_key(scope, "")  # "scope__": the one naming rule, looked up once per scope
         case.update({prefix + k: v for k, v in _clean(values).items()})
     items = {
         "concern": _items("concern", (_concern(c) for c in proposal.proposal.concerns)),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .conditions import ALL_FIELDS, compile_conditions, resolve_field
+from .conditions import compile_conditions, resolve_field
 from .errors import Diagnostic, InputError, Location, RulesetError, did_you_mean
 from .evaluation import DisabledRule, RulesetRef
 from .fields import CASE_SCOPES, PHASE2_SCOPES
@@ -324,8 +324,3 @@ def _check_templates(ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problem
                 problems.append(_diag(ruleset, path, "bad-template", message))
         if text.count("{") != text.count("}"):
             problems.append(_diag(ruleset, path, "bad-template", "unbalanced { } in text"))
-
-
-def known_fields() -> tuple[str, ...]:
-    """Every ``scope.field`` a rule may name."""
-    return ALL_FIELDS

@@ -35,7 +35,6 @@ __all__ = [
     "build_graph",
     "build_net",
     "mentions_member",
-    "reachable_services",
     "service_cut_points",
 ]
 
@@ -176,13 +175,6 @@ def mentions_member(text: str | None, member_ids: Iterable[str]) -> list[str]:
 
 def _services(graph: GraphLike) -> set[str]:
     return {str(n) for n, data in graph.nodes.items() if data.get("group") == "service"}
-
-
-def reachable_services(graph: GraphLike) -> set[str]:
-    """Services the person can reach through the graph (directly or through people they know)."""
-    adj: dict[object, list[object]] = {n: list(nbrs) for n, nbrs in graph.adjacency()}
-    _, disc, _ = _lowlink(adj, PERSON)
-    return {s for s in _services(graph) if s in disc}
 
 
 def service_cut_points(graph: GraphLike) -> tuple[tuple[str, ...], bool]:

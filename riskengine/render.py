@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from .errors import Diagnostic
 from .evaluation import Evaluation, SafetyNet
@@ -192,8 +192,3 @@ def rule_tests_json(report: TestReport) -> str:
         },
         indent=2,
     )
-
-
-def sequence_text(items: Sequence[str]) -> str:
-    """Join lines with a trailing newline."""
-    return "".join(f"{i}\n" for i in items)

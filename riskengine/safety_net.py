@@ -32,7 +32,7 @@ from .network import PERSON, Net, build_net, mentions_member, service_cut_points
 from .proposal import Member, Proposal, SharingRule
 from .vocab import DEFAULT_FILLERS, ROLES, Role, When
 
-__all__ = ["NeedRequest", "SafetyNetAnalysis", "analyse", "analyse_safety_net", "member_issues"]
+__all__ = ["NeedRequest", "SafetyNetAnalysis", "analyse", "analyse_safety_net"]
 
 WHEN_ORDER = ("before", "during", "after", "ongoing")
 _STEADINESS_ISSUE = {"on_and_off": "on_and_off", "new": "new", "strained": "strained"}
@@ -154,11 +154,6 @@ def _refusals(proposal: Proposal) -> tuple[SharingRule, ...]:
 
 def _refused(member: Member, rules: Sequence[SharingRule]) -> list[SharingRule]:
     return [r for r in rules if r.with_ in {member.id, member.kind}]
-
-
-def member_issues(member: Member, need: NeedRequest, proposal: Proposal) -> tuple[str, ...]:
-    """Every reason ``member`` is not (yet) a solid filler of ``need``."""
-    return _need_issues(member, _base_issues(member, _refusals(proposal)), need)
 
 
 def _base_issues(member: Member, refusals: Sequence[SharingRule]) -> tuple[str, ...]:

@@ -139,7 +139,7 @@ def _fields_of(model: type[BaseModel], path: YamlPath) -> list[str]:
     current: Any = model
     for part in path:
         if isinstance(part, int):
-            current = _item_type(current)
+            current = _model_in(current)
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return []
@@ -155,10 +155,6 @@ def _field_by_name(model: type[BaseModel], name: str) -> Any:
         if name in {field_name, info.alias}:
             return info
     return None
-
-
-def _item_type(annotation: Any) -> Any:
-    return _model_in(annotation)
 
 
 def _model_in(annotation: Any) -> Any:

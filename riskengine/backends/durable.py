@@ -50,7 +50,7 @@ import durable_rules_engine as dre
 
 from ..errors import BackendError, RulesetError
 from ..facts import FactSet
-from ..fields import FIELDS, fact_key
+from ..fields import CASE_SCOPES, FIELDS, ITEM_SCOPES, fact_key
 from ..ir import AnyOf, CompiledRule, Firing, Predicate, Program, Test, holds, mentioned
 
 __all__ = ["MAX_PROPERTIES", "MAX_RULES_PER_SHARD", "DurableBackend", "compile_program"]
@@ -80,6 +80,7 @@ class _Registry:
         self.lock = threading.Lock()
         self.shards: dict[str, list[_Shard]] = {}
         self.handles: dict[str, int] = {}
+        self.terms: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}  # per program
         self.sid = 0
 
 
@@ -114,7 +115,7 @@ class DurableBackend:
         case = batch[0]
         with _REGISTRY.lock:
             shards = _shards(program)
-            found = _found_terms(shards, batch)
+            found = _found_terms(_REGISTRY.terms[program.fingerprint], batch)
             for shard in shards:
                 if shard.gates and not any(holds(g, case) for g in shard.gates):
                     continue
@@ -124,17 +125,24 @@ class DurableBackend:
         return tuple(sorted(fired, key=lambda f: (f[0], f[1] or "")))
 
 
-def _found_terms(shards: list[_Shard], batch: list[dict[str, Any]]) -> dict[tuple[int, str], frozenset[str]]:
-    """For each fact and text property, which of the program's ``mentions`` terms it contains."""
+def _program_terms(shards: list[_Shard]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Every ``mentions`` term of a program, by text property (the union of its shards')."""
     wanted: dict[str, set[str]] = {}
     for shard in shards:
         for key, terms in shard.mentions:
             wanted.setdefault(key, set()).update(terms)
+    return tuple((key, frozenset(terms)) for key, terms in sorted(wanted.items()))
+
+
+def _found_terms(
+    wanted: tuple[tuple[str, frozenset[str]], ...], batch: list[dict[str, Any]]
+) -> dict[tuple[int, str], frozenset[str]]:
+    """For each fact and text property, which of the program's ``mentions`` terms it contains."""
     found: dict[tuple[int, str], frozenset[str]] = {}
     for i, fact in enumerate(batch):
-        for key, wanted_terms in wanted.items():
+        for key, terms in wanted:
             if key in fact:
-                hits = frozenset(mentioned(fact[key], frozenset(wanted_terms)))
+                hits = frozenset(mentioned(fact[key], terms))
                 if hits:
                     found[i, key] = hits
     return found
@@ -185,17 +193,21 @@ def _shards(program: Program) -> list[_Shard]:
             scopes = frozenset(r.scope for r in members if r.scope is not None)
             mentions = _mention_terms(members)
             keys |= {key + _MENTIONED for key, _ in mentions}
-            _check_hashes(keys)
+            _check_keys(keys)
             created.append(_Shard(name, json.dumps(rules), scoped, frozenset(keys), scopes, gates, mentions))
         _REGISTRY.shards[program.fingerprint] = created
+        _REGISTRY.terms[program.fingerprint] = _program_terms(created)
     return _REGISTRY.shards[program.fingerprint]
 
 
 _MENTIONED = "__mentions"
 
 
-def _check_hashes(keys: set[str]) -> None:
-    """No two property names a shard asserts may share durable's 32-bit hash (D4)."""
+def _check_keys(keys: set[str]) -> None:
+    """A fact with these properties (plus ``sid``) fits durable's limit, and no two names share
+    its 32-bit hash (D4)."""
+    if len(keys | {"id", "t", "sid"}) > MAX_PROPERTIES:
+        raise RulesetError(f"a fact would carry more than {MAX_PROPERTIES} properties")
     seen: dict[int, str] = {}
     for key in sorted(keys | {"sid"}):
         other = seen.setdefault(_fnv1a_32(key), key)
@@ -369,17 +381,8 @@ def _fnv1a_32(text: str) -> int:
 
 
 def _check_properties() -> None:
-    """Facts stay under durable's property limit and property names never share a hash."""
-    case_keys = [fact_key(s, n) for s, names in FIELDS.items() if s in _CASE for n in names]
-    item_widths = [len(names) for s, names in FIELDS.items() if s not in _CASE]
-    if len(case_keys) + 3 > MAX_PROPERTIES or max(item_widths) + 3 > MAX_PROPERTIES:
-        raise RulesetError(f"a fact would carry more than {MAX_PROPERTIES} properties")
-    keys = {fact_key(s, n) for s, names in FIELDS.items() for n in names} | {"id", "t", "sid"}
-    hashes: dict[int, str] = {}
-    for key in sorted(keys):
-        other = hashes.setdefault(_fnv1a_32(key), key)
-        if other != key:
-            raise RulesetError(f"fact properties '{other}' and '{key}' share a durable-rules hash")
-
-
-_CASE = frozenset({"person", "proposal", "decision", "plan", "network", "history"})
+    """The largest facts the schema allows (the case fact of either phase, each item scope) fit."""
+    case = {fact_key(s, n) for s in CASE_SCOPES for n in FIELDS[s]}
+    _check_keys(case)
+    for scope in ITEM_SCOPES:
+        _check_keys({fact_key(scope, n) for n in FIELDS[scope]})
