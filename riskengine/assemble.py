@@ -8,8 +8,10 @@ the same proposal always gives the same bytes.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 from . import __version__
@@ -34,7 +36,7 @@ from .fields import CASE_SCOPES, fact_key
 from .ir import Firing
 from .loader import LoadedRule, RuleBook
 from .proposal import Proposal
-from .ruleset import KnowledgeOut, Source
+from .ruleset import KnowledgeOut, MitigationOut, Source, Then
 from .safety_net import NeedRequest, analyse_safety_net
 from .vocab import PRINCIPLES, STAGES, TENSIONS, PrincipleId, TensionId
 
@@ -49,16 +51,57 @@ NO_JUDGEMENT = (
 
 
 @dataclass(frozen=True, slots=True)
+class _Template:
+    """A text split once at its ``{scope.field}`` placeholders into literal text and fact lookups."""
+
+    text: str
+    head: str  # the text before the first placeholder
+    slots: tuple[tuple[bool, str, str], ...]  # per placeholder: (is a case field, fact key, text after)
+
+    @classmethod
+    def parse(cls, text: str) -> _Template:
+        """Split ``text`` at the placeholders :func:`render` fills."""
+        parts = _PLACEHOLDER.split(text)  # literal, scope, field, literal, scope, field, ..., literal
+        slots = tuple(
+            (scope in CASE_SCOPES, fact_key(scope, name), after)
+            for scope, name, after in zip(parts[1::3], parts[2::3], parts[3::3], strict=True)
+        )
+        return cls(text, parts[0], slots)
+
+    def fill(self, case: dict[str, Any], item: dict[str, Any] | None) -> str:
+        """The text with each placeholder replaced by the value of its field in the matched facts."""
+        if not self.slots:
+            return self.text
+        fact = item or {}
+        out = [self.head]
+        for is_case, key, after in self.slots:
+            out += (_show((case if is_case else fact).get(key)), after)
+        return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Knowledge:
+    """A rule's knowledge item with its source, and the reference an evaluation shows for it."""
+
+    out: KnowledgeOut
+    source: Source
+    ref: SourceRef  # the source, narrowed to the item's section if it names one
+
+
+@dataclass(frozen=True, slots=True)
 class _Static:
     """What a rule adds that does not depend on the proposal, built once per engine."""
 
     rule_id: str
     ruleset: str
-    position: tuple[int, int]
+    then: Then
     source: SourceRef
-    prompt: Prompt | None
+    because: _Template
     used: tuple[tuple[str, bool, str], ...]  # (field name, is a case field, fact key)
-    knowledge_source: Source | None
+    prompt: Prompt | None
+    prompt_order: tuple[int, tuple[int, int]]  # (conversation stage, (ruleset order, rule position))
+    prompt_texts: tuple[_Template, _Template] | None  # only when the prompt names fields
+    knowledge: _Knowledge | None
 
 
 class RuleOutputs:
@@ -73,42 +116,58 @@ class RuleOutputs:
 def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
     rule = loaded.rule
     source = _source_ref(loaded.sources[0])
-    prompt = None
+    prompt = prompt_texts = None
+    stage = 0
     if rule.then.prompt is not None:
         p = rule.then.prompt
         prompt = Prompt.build(
             id=p.id or rule.id, stage=p.stage, to_practitioner=p.to_practitioner, to_person=p.to_person,
             principles=p.principles, tensions=p.tensions, source=source,
         )  # fmt: skip
+        stage = STAGES.index(p.stage)
+        texts = (_Template.parse(p.to_practitioner), _Template.parse(p.to_person))
+        prompt_texts = texts if texts[0].slots or texts[1].slots else None
     used = []
     for name in loaded.used_fields:
         scope, _, field_name = name.partition(".")
         used.append((name, scope in CASE_SCOPES, fact_key(scope, field_name)))
-    k = rule.then.knowledge
-    knowledge_source = next(s for s in loaded.ruleset.model.sources if s.id == k.source) if k else None
     return _Static(
         rule.id,
         loaded.ruleset.ref,
-        (ruleset_order, loaded.position),
+        rule.then,
         source,
-        prompt,
+        _Template.parse(rule.because),
         tuple(used),
-        knowledge_source,
+        prompt,
+        (stage, (ruleset_order, loaded.position)),
+        prompt_texts,
+        _knowledge_of(loaded),
     )
+
+
+def _knowledge_of(loaded: LoadedRule) -> _Knowledge | None:
+    k = loaded.rule.then.knowledge
+    if k is None:
+        return None
+    source = next(s for s in loaded.ruleset.model.sources if s.id == k.source)
+    ref = _source_ref(source)
+    if k.section:
+        ref = SourceRef.build(**{**dict(ref), "section": k.section})
+    return _Knowledge(k, source, ref)
 
 
 @dataclass
 class _Acc:
-    prompts: dict[str, tuple[tuple[int, int | str], Prompt]] = field(default_factory=dict)
-    supports: dict[str, list[str]] = field(default_factory=dict)
-    gaps: dict[str, list[str]] = field(default_factory=dict)
-    tensions: dict[str, list[str]] = field(default_factory=dict)
-    tension_prompts: dict[str, set[str]] = field(default_factory=dict)
+    prompts: dict[str, tuple[tuple[int, tuple[int, int | str]], Prompt]] = field(default_factory=dict)
+    supports: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    gaps: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    tensions: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    tension_prompts: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     mitigations: dict[str, MitigationItem] = field(default_factory=dict)
-    knowledge: dict[str, tuple[KnowledgeOut, Source, list[str]]] = field(default_factory=dict)
+    knowledge: dict[str, tuple[_Knowledge, list[str]]] = field(default_factory=dict)
     benefits: list[str] = field(default_factory=list)
     living: list[tuple[bool, str]] = field(default_factory=list)
-    trace: list[tuple[str, str, TraceEntry]] = field(default_factory=list)
+    trace: list[tuple[tuple[str, str], TraceEntry]] = field(default_factory=list)  # ((rule, item), entry)
 
 
 def need_requests(book: RuleBook, facts: FactSet, firings: Sequence[Firing]) -> list[NeedRequest]:
@@ -146,9 +205,14 @@ def assemble(
     """
     outputs = outputs or RuleOutputs(book)
     acc = _Acc()
+    case = facts.case
     for rule_index, item_id in firings:
+        static = outputs.rules[rule_index]
         item = facts.find(item_id) if item_id else None
-        _apply(acc, book.rules[rule_index], outputs.rules[rule_index], facts.case, item, proposal)
+        acc.trace.append(_trace(static, case, item))
+        _apply(acc, static, static.because.fill(case, item), proposal)
+        if static.prompt is not None:
+            _prompt(acc, static, static.prompt, case)
     knowledge = _knowledge(acc, proposal)
     return Evaluation.build(
         schema_version=1,
@@ -171,9 +235,7 @@ def assemble(
             for t in TENSIONS
             if t in acc.tensions
         ),
-        prompts=tuple(
-            p for _, p in sorted(acc.prompts.values(), key=lambda kv: (STAGES.index(kv[1].stage), kv[0]))
-        ),
+        prompts=tuple(p for _, p in sorted(acc.prompts.values(), key=itemgetter(0))),
         mitigations=tuple(acc.mitigations.values()),
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
@@ -185,79 +247,66 @@ def assemble(
             success_looks_like=proposal.plan.success_looks_like,
             look_back_at=LOOK_BACK_AT,
         ),
-        trace=tuple(entry for *_, entry in sorted(acc.trace, key=lambda t: (t[0], t[1]))),
+        trace=tuple(entry for _, entry in sorted(acc.trace, key=itemgetter(0))),
     )
 
 
-def _apply(
-    acc: _Acc,
-    loaded: LoadedRule,
-    static: _Static,
-    case: dict[str, Any],
-    item: dict[str, Any] | None,
-    proposal: Proposal,
-) -> None:
-    then = loaded.rule.then
-    because = render(loaded.rule.because, case, item)
-    matched = {name: _value(case if is_case else (item or {}), key) for name, is_case, key in static.used}
+def _trace(
+    static: _Static, case: dict[str, Any], item: dict[str, Any] | None
+) -> tuple[tuple[str, str], TraceEntry]:
+    """The trace entry of one firing, with its sort key (item ids are canonical)."""
+    fact = item or {}
+    matched = {}
+    for name, is_case, key in static.used:
+        value = (case if is_case else fact).get(key)
+        matched[name] = "not recorded" if value is None else value
     entry = TraceEntry.build(rule=static.rule_id, ruleset=static.ruleset, because=matched)
-    acc.trace.append((static.rule_id, item["id"] if item else "", entry))  # item ids are canonical
-    prompt_id = None
-    if static.prompt is not None:
-        prompt_id = static.prompt.id
-        if prompt_id not in acc.prompts:
-            acc.prompts[prompt_id] = (static.position, _filled(static.prompt, case))
-        for tension in static.prompt.tensions:
-            acc.tension_prompts.setdefault(tension, set()).add(prompt_id)
+    return (static.rule_id, item["id"] if item else ""), entry
+
+
+def _prompt(acc: _Acc, static: _Static, prompt: Prompt, case: dict[str, Any]) -> None:
+    """Add the rule's prompt, filled in from the facts of the first firing that shows it."""
+    if prompt.id not in acc.prompts:
+        acc.prompts[prompt.id] = (static.prompt_order, _filled(prompt, static.prompt_texts, case))
+    for tension in prompt.tensions:
+        acc.tension_prompts[tension].add(prompt.id)
+
+
+def _apply(acc: _Acc, static: _Static, because: str, proposal: Proposal) -> None:
+    """Add what the rule's ``then`` says; an item with an id is kept as it first came."""
+    then = static.then
     for principle in then.supports:
-        acc.supports.setdefault(principle, []).append(because)
+        acc.supports[principle].append(because)
     for principle in then.gap:
-        acc.gaps.setdefault(principle, []).append(because)
+        acc.gaps[principle].append(because)
     for tension in then.tension:
-        acc.tensions.setdefault(tension, []).append(because)
-        acc.tension_prompts.setdefault(tension, set()).update({prompt_id} if prompt_id else set())
+        acc.tensions[tension].append(because)
+        if static.prompt is not None:
+            acc.tension_prompts[tension].add(static.prompt.id)
     if then.mitigation is not None:
-        _mitigation(acc, static.rule_id, then.mitigation, proposal, static.source)
-    if then.knowledge is not None and static.knowledge_source is not None:
-        k = then.knowledge
-        known = acc.knowledge.setdefault(k.id or static.rule_id, (k, static.knowledge_source, []))
-        known[2].append(because)
+        item_id = then.mitigation.id or static.rule_id
+        if item_id not in acc.mitigations:
+            acc.mitigations[item_id] = _mitigation(item_id, then.mitigation, proposal, static.source)
+    if static.knowledge is not None:
+        item_id = static.knowledge.out.id or static.rule_id
+        acc.knowledge.setdefault(item_id, (static.knowledge, []))[1].append(because)
     if then.benefit is not None:
         acc.benefits.append(then.benefit.text)
     if then.living_your_life is not None:
         acc.living.append((then.living_your_life.everyday, then.living_your_life.note))
 
 
-def _filled(prompt: Prompt, case: dict[str, Any]) -> Prompt:
+def _filled(prompt: Prompt, texts: tuple[_Template, _Template] | None, case: dict[str, Any]) -> Prompt:
     """The prompt with any ``{case.field}`` placeholders filled in (loader allows only case fields)."""
-    if "{" not in prompt.to_practitioner and "{" not in prompt.to_person:
+    if texts is None:
         return prompt
-    texts = {
-        "to_practitioner": render(prompt.to_practitioner, case, None),
-        "to_person": render(prompt.to_person, case, None),
-    }
-    return prompt.model_copy(update=texts)
-
-
-def _value(fact: dict[str, Any], key: str) -> Any:
-    found = fact.get(key)
-    return "not recorded" if found is None else found
+    to_practitioner, to_person = (t.fill(case, None) for t in texts)
+    return Prompt.build(**{**dict(prompt), "to_practitioner": to_practitioner, "to_person": to_person})
 
 
 def render(text: str, case: dict[str, Any], item: dict[str, Any] | None) -> str:
     """Fill ``{scope.field}`` placeholders from the matched facts."""
-    if "{" not in text:
-        return text
-
-    def value(match: re.Match[str]) -> str:
-        return _show(_lookup(match.group(1), match.group(2), case, item))
-
-    return _PLACEHOLDER.sub(value, text)
-
-
-def _lookup(scope: str, name: str, case: dict[str, Any], item: dict[str, Any] | None) -> Any:
-    fact = case if scope in CASE_SCOPES else (item or {})
-    return fact.get(fact_key(scope, name))
+    return _Template.parse(text).fill(case, item) if "{" in text else text
 
 
 def _show(value: Any) -> str:
@@ -277,30 +326,27 @@ def _source_ref(source: Source) -> SourceRef:
     )  # fmt: skip
 
 
-def _mitigation(acc: _Acc, rule_id: str, m: Any, proposal: Proposal, source: SourceRef) -> None:
+def _mitigation(item_id: str, m: MitigationOut, proposal: Proposal, source: SourceRef) -> MitigationItem:
     draws_on = list(m.draws_on)
     if m.draws_on_strengths:
         draws_on.extend(sorted(set(proposal.person.strengths)))
-    item = MitigationItem.build(
-        id=m.id or rule_id, text=m.text, addresses=m.addresses, suggested_owner=m.suggested_owner,
+    return MitigationItem.build(
+        id=item_id, text=m.text, addresses=m.addresses, suggested_owner=m.suggested_owner,
         draws_on=tuple(dict.fromkeys(draws_on)), source=source,
     )  # fmt: skip
-    acc.mitigations.setdefault(item.id, item)
 
 
 def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
     items = []
-    for item_id, (k, source, because) in acc.knowledge.items():
+    for item_id, (known, because) in acc.knowledge.items():
+        k, review_by = known.out, known.source.review_by
         if proposal.jurisdiction not in k.jurisdictions:
-            _local_rules_prompt(acc, item_id, k, source, proposal)
+            _local_rules_prompt(acc, item_id, k, known.source, proposal)
             continue
-        ref = _source_ref(source)
-        if k.section:
-            ref = ref.model_copy(update={"section": k.section})
-        stale = bool(source.review_by and proposal.as_of > source.review_by)
         items.append(KnowledgeItem.build(
             id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
-            weight=k.weight, jurisdictions=k.jurisdictions, source=ref, stale=stale,
+            weight=k.weight, jurisdictions=k.jurisdictions, source=known.ref,
+            stale=bool(review_by and proposal.as_of > review_by),
         ))  # fmt: skip
     return tuple(items)
 
@@ -320,23 +366,26 @@ def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source
         tensions=(),
         source=_source_ref(source),
     )
-    acc.prompts.setdefault(prompt.id, ((10_000, item_id), prompt))
+    acc.prompts.setdefault(prompt.id, ((STAGES.index(prompt.stage), (10_000, item_id)), prompt))
 
 
 def _principles(acc: _Acc) -> tuple[Principle, ...]:
+    prompts: defaultdict[str, set[str]] = defaultdict(set)
+    for _, prompt in acc.prompts.values():
+        for principle in prompt.principles:
+            prompts[principle].add(prompt.id)
     out = []
     for pid in PRINCIPLES:
         supports = tuple(dict.fromkeys(acc.supports.get(pid, [])))
         gaps = tuple(dict.fromkeys(acc.gaps.get(pid, [])))
         status = "not_yet_evident" if not supports else ("partly_evident" if gaps else "evident")
-        prompts = sorted(p.id for _, p in acc.prompts.values() if pid in p.principles)
         out.append(
             Principle.build(
                 id=cast("PrincipleId", pid),
                 status=cast("PrincipleStatus", status),
                 because=supports,
                 gaps=gaps,
-                prompts=tuple(prompts),
+                prompts=tuple(sorted(prompts[pid])),
             )
         )
     return tuple(out)

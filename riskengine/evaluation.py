@@ -55,6 +55,7 @@ PrincipleStatus = Literal["evident", "partly_evident", "not_yet_evident"]
 
 _O = TypeVar("_O", bound="_Out")
 _DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_set = object.__setattr__  # frozen models refuse plain assignment
 
 
 def _defaults(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
@@ -79,14 +80,15 @@ class _Out(BaseModel):
         Does what ``model_construct`` does for a complete set of field values (defaults
         are filled in), at a fraction of its cost; tests pin it to ``model_construct``.
         """
-        for name, default in _defaults(cls):
+        defaults = _DEFAULTS.get(cls)  # looked up here: this runs for every output item
+        for name, default in _defaults(cls) if defaults is None else defaults:
             if name not in values:
                 values[name] = default
         obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", values)
-        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        _set(obj, "__dict__", values)
+        _set(obj, "__pydantic_fields_set__", set(values))
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
         return obj
 
 

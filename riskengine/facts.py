@@ -31,6 +31,9 @@ HARM_KINDS = frozenset(
 _NOT_NOW = re.compile(r"\b(not now|not yet|later|wait|postpone|delay|not at all|don'?t)\b", re.I)
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.\-]*[a-z0-9])?")
+_AS_IS = frozenset({bool, int, float})
+_COLLECTIONS = (tuple, list, set, frozenset)
+_CANONICAL = json.JSONEncoder(sort_keys=True).encode  # what json.dumps(row, sort_keys=True) gives
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +71,7 @@ def build_facts(proposal: Proposal) -> FactSet:
     """Derive the case fact and item facts for ``proposal``."""
     case: Fact = {"id": "case", "t": "case"}
     for scope, values in _case_values(proposal).items():
-        prefix = fact_key(scope, "")  # "scope__": the one naming rule, looked up once per scope
-        case.update({prefix + k: v for k, v in _clean(values).items()})
+        case.update(_clean(values, fact_key(scope, "")))  # "scope__": the one naming rule
     items = {
         "concern": _items("concern", (_concern(c) for c in proposal.proposal.concerns)),
         "condition": _items(
@@ -104,7 +106,7 @@ def with_safety_net(
         "services_reachable": services_reachable,
         "service_cut_points_count": service_cut_points,
     }
-    case = {**facts.case, **{fact_key("safety_net", k): v for k, v in _clean(values).items()}}
+    case = {**facts.case, **_clean(values, fact_key("safety_net", ""))}
     rows = [
         {"id": f"need:{i}", "t": "need", **_clean(_need(n))} for i, n in enumerate(needs)
     ]  # already canonical
@@ -126,20 +128,20 @@ def _need(need: SafetyNetNeed) -> dict[str, Any]:
     }
 
 
-def _clean(values: Mapping[str, Any]) -> Fact:
-    """Drop unknown and empty values; fold white space; make lists sorted sets."""
+def _clean(values: Mapping[str, Any], prefix: str = "") -> Fact:
+    """Drop unknown and empty values; fold white space; make lists sorted sets; prefix the keys."""
     out: Fact = {}
     for key, raw in values.items():
-        if raw is None:
-            continue
-        value: Any = raw
-        if isinstance(raw, str):
-            value = _fold(raw)
-        elif isinstance(raw, tuple | list | set | frozenset):
-            value = sorted({_fold(str(v)) for v in raw})
-        if value in ("", []):
-            continue
-        out[key] = value
+        if type(raw) in _AS_IS:  # most values: counts and yes/no, never unknown, empty or folded
+            out[prefix + key] = raw
+        elif isinstance(raw, str):
+            if text := _fold(raw):
+                out[prefix + key] = text
+        elif isinstance(raw, _COLLECTIONS):
+            if items := sorted({_fold(str(v)) for v in raw}):
+                out[prefix + key] = items
+        elif raw is not None and raw not in ("", []):
+            out[prefix + key] = raw
     return out
 
 
@@ -151,7 +153,9 @@ def _fold(text: str) -> str:
 
 
 def _items(scope: str, rows: Iterable[Mapping[str, Any]]) -> list[Fact]:
-    cleaned = sorted((_clean(r) for r in rows), key=lambda r: json.dumps(r, sort_keys=True))
+    cleaned = [_clean(r) for r in rows]
+    if len(cleaned) > 1:  # one row needs no sort key
+        cleaned.sort(key=_CANONICAL)
     return [{"id": f"{scope}:{i}", "t": scope, **row} for i, row in enumerate(cleaned)]
 
 

@@ -18,8 +18,9 @@ they do together. Building is independent of the order of lists in the proposal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .facts import member_group, words_in
@@ -85,6 +86,23 @@ class Net:
         adj[a].add(b)
         adj[b].add(a)
 
+    def add_edges(self, pairs: Iterable[tuple[str, str]], **attrs: Any) -> None:
+        """:meth:`add_edge` for each pair, each edge with its own copy of ``attrs``."""
+        edges, adj = self.edges, self.adj
+        for a, b in pairs:
+            if a not in adj:
+                self.add_node(a)
+            if b not in adj:
+                self.add_node(b)
+            key = (a, b) if a <= b else (b, a)
+            edge = edges.get(key)
+            if edge is None:
+                edges[key] = dict(attrs)
+            else:
+                edge.update(attrs)
+            adj[a].add(b)
+            adj[b].add(a)
+
     def has_edge(self, a: str, b: str) -> bool:
         return b in self.adj.get(a, ())
 
@@ -108,17 +126,36 @@ def build_net(proposal: Proposal, *, attributes: bool = True) -> Net:
     """
     net = Net()
     net.add_node(PERSON, kind="person", group="person", in_network=True)
-    members = sorted(proposal.network, key=lambda m: m.id)
-    ties = {m.id: _tie_attrs(m) if attributes else {} for m in members}
+    members = sorted(proposal.network, key=_member_id)
+    _add_members(net, members, attributes)
+    net.add_edges(sorted((a, b) if a < b else (b, a) for a, b in proposal.links), basis="link")
+    _add_owners(net, proposal, [m.id for m in members])
+    return net
+
+
+def _member_id(member: Member) -> str:
+    return member.id
+
+
+def _add_members(net: Net, members: Sequence[Member], full: bool) -> None:
+    """Each member as a node, then the person's tie to each they are in contact with.
+
+    :meth:`Net.add_node` and :meth:`Net.add_edge` written out: this runs for every
+    member on every evaluation. Node attributes always have the same keys, so a
+    repeated id overwrites its node as ``add_node`` would update it.
+    """
+    nodes, edges, adj = net.nodes, net.edges, net.adj
+    ties = {m.id: _tie_attrs(m) for m in members} if full else {}
     for m in members:
-        net.add_node(m.id, **_member_attrs(m, ties[m.id], attributes))
+        nodes[m.id] = _member_attrs(m, ties[m.id]) if full else _core_attrs(m.kind)
+        adj.setdefault(m.id, set())
+    around = adj[PERSON]
     for m in members:
         if m.contact != "none":
-            net.add_edge(PERSON, m.id, **ties[m.id], basis="network")
-    for a, b in sorted((a, b) if a < b else (b, a) for a, b in proposal.links):
-        net.add_edge(a, b, basis="link")
-    _add_owners(net, proposal)
-    return net
+            key = (PERSON, m.id) if m.id >= PERSON else (m.id, PERSON)
+            edges[key] = {**ties[m.id], "basis": "network"} if full else {"basis": "network"}
+            around.add(m.id)
+            adj[m.id].add(PERSON)
 
 
 def build_graph(proposal: Proposal, *, attributes: bool = True) -> nx.Graph[str]:
@@ -132,11 +169,19 @@ def build_graph(proposal: Proposal, *, attributes: bool = True) -> nx.Graph[str]
     return graph
 
 
-def _member_attrs(member: Member, tie: dict[str, object], full: bool) -> dict[str, object]:
-    core: dict[str, object] = {"kind": member.kind, "group": member_group(member.kind), "in_network": True}
-    if not full:
-        return core
-    return {**core, "kind_label": member.kind_label, "legal_roles": tuple(sorted(member.legal_roles)), **tie}
+def _core_attrs(kind: str) -> dict[str, object]:
+    return {"kind": kind, "group": _group(kind), "in_network": True}
+
+
+def _member_attrs(member: Member, tie: dict[str, object]) -> dict[str, object]:
+    extra = {"kind_label": member.kind_label, "legal_roles": tuple(sorted(member.legal_roles))}
+    return {**_core_attrs(member.kind), **extra, **tie}
+
+
+@lru_cache(maxsize=256)
+def _group(kind: str) -> str:
+    """:func:`~riskengine.facts.member_group`, once per kind (kinds are a closed vocabulary)."""
+    return member_group(kind)
 
 
 def _tie_attrs(member: Member) -> dict[str, object]:
@@ -151,9 +196,9 @@ def _tie_attrs(member: Member) -> dict[str, object]:
     }
 
 
-def _add_owners(net: Net, proposal: Proposal) -> None:
+def _add_owners(net: Net, proposal: Proposal, member_ids: list[str]) -> None:
+    """Owners not on the map, joined to the person, and each owner to the members their text names."""
     mitigations = sorted(proposal.plan.mitigations, key=lambda m: (m.owner or "", m.text))
-    member_ids = sorted(m.id for m in proposal.network) if mitigations else []
     for mitigation in mitigations:
         owner = mitigation.owner
         if not owner:
@@ -169,8 +214,14 @@ def _add_owners(net: Net, proposal: Proposal) -> None:
 
 def mentions_member(text: str | None, member_ids: Iterable[str]) -> list[str]:
     """The member ids that appear as whole words in ``text`` (case does not matter)."""
-    words = words_in(text)
+    words = _words(text)
     return [m for m in member_ids if m.lower() in words] if words else []
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str | None) -> frozenset[str]:
+    """:func:`~riskengine.facts.words_in`, once per text: mitigation texts recur across evaluations."""
+    return words_in(text)
 
 
 def _services(graph: GraphLike) -> set[str]:
@@ -185,11 +236,14 @@ def service_cut_points(graph: GraphLike) -> tuple[tuple[str, ...], bool]:
     articulation points between the person and all formal help, found with one
     depth-first search (Tarjan's low-link), linear in the size of the graph. A
     single service the person is in touch with is not counted here (rules see
-    that as ``network.services_count``).
+    that as ``network.services_count``). When the person is joined to a service
+    directly there is nobody to find, and the search is skipped.
     """
     services = _services(graph)
     if not services:
         return (), False
+    if _next_to_a_service(graph, services):
+        return (), True  # a direct way to a service: nobody stands between the person and help
     sink = object()
     adj: dict[object, list[object]] = {n: list(nbrs) for n, nbrs in graph.adjacency()}
     adj[sink] = list(services)
@@ -205,6 +259,16 @@ def service_cut_points(graph: GraphLike) -> tuple[tuple[str, ...], bool]:
             out.append(node)
         child, node = node, parent[node]
     return tuple(sorted(str(n) for n in out)), True
+
+
+def _next_to_a_service(graph: GraphLike, services: set[str]) -> bool:
+    """Whether the person is a service or has an edge to one (then no member is a cut point)."""
+    if PERSON in services:
+        return True
+    if PERSON not in graph:
+        return False
+    around = graph.adj[PERSON] if isinstance(graph, Net) else graph.neighbors(PERSON)
+    return not services.isdisjoint(around)
 
 
 def _lowlink(

@@ -4,26 +4,43 @@ Each case is a (partial) proposal with the rules that must fire, must not fire,
 and known gaps. Every case runs on both backends, which must agree. A rule that
 no case of its own ruleset's test file lists under ``fires`` is reported as
 untested: every rule is exercised, or the run fails.
+
+The run ends with a *stress case* per activity: a generated proposal that carries
+every listed value and every word the loaded rules look for, in every legal context.
+It opens as many rules at once as any proposal can, so rules that would push a
+durable-rules session past its limits (its error 303) fail here, not in service.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from .backends import get_backend
 from .engine import Engine
-from .errors import Diagnostic, InputError, Location, did_you_mean
+from .errors import BackendError, Diagnostic, InputError, Location, did_you_mean
+from .ir import AnyOf, Program
 from .loader import RuleBook, find_files, load_rulebook
 from .proposals import proposal_from_data
 from .ruleset import RuleTestCase, RuleTestFile
 from .shape import validate_model
 from .source import SourceMap, dotted, read_document
+from .vocab import Activity, ConcernKind, LegalContext
 
-__all__ = ["CASE_DEFAULTS", "CaseResult", "TestReport", "load_test_file", "run_rule_tests"]
+__all__ = [
+    "CASE_DEFAULTS",
+    "STRESS_FILE",
+    "CaseResult",
+    "TestReport",
+    "load_test_file",
+    "run_rule_tests",
+    "stress_proposal",
+]
 
+STRESS_FILE = "(generated)"  # where stress case results say they come from
 CASE_DEFAULTS: dict[str, Any] = {
     "schema_version": 1,
     "id": "rule-test",
@@ -65,9 +82,13 @@ class TestReport:
         return not self.errors and not self.untested and all(r.passed for r in self.results)
 
     def summary(self) -> str:
-        """The closing line: ``N passed, N failed``."""
-        passed = sum(r.passed for r in self.results)
-        return f"{passed} passed, {len(self.results) - passed} failed"
+        """The closing line: ``N passed, N failed`` for the cases in test files, then the stress cases."""
+        cases = [r.passed for r in self.results if r.file != STRESS_FILE]
+        stress = [r.passed for r in self.results if r.file == STRESS_FILE]
+        line = f"{sum(cases)} passed, {len(cases) - sum(cases)} failed"
+        return line + (
+            f"; stress cases: {sum(stress)} passed, {len(stress) - sum(stress)} failed" if stress else ""
+        )
 
 
 def load_test_file(path: Path) -> tuple[RuleTestFile, SourceMap]:
@@ -94,6 +115,7 @@ def run_rule_tests(
             report.errors.extend(exc.diagnostics)
             continue
         _run_file(tests, source, engines, book, report, exercised)
+    report.results.extend(_stress(engines, book))
     owned = {(r.ruleset.model.id, r.rule.id) for r in book.rules}
     report.untested = sorted(owned - exercised)
     return report
@@ -156,7 +178,11 @@ def _run_case(
     except InputError as exc:
         report.errors.extend(_relocate(exc.diagnostics, source, path))
         return None
-    fired_by = [engine.rule_ids(engine.fire(proposal)[1]) for engine in engines]
+    location = source.locate(path)
+    try:
+        fired_by = [engine.rule_ids(engine.fire(proposal)[1]) for engine in engines]
+    except BackendError as exc:
+        return CaseResult(source.path, location, ruleset, case.name, (str(exc),), ())
     failures = []
     if fired_by[0] != fired_by[1]:
         only = sorted(fired_by[0] ^ fired_by[1])
@@ -171,7 +197,6 @@ def _run_case(
             failures.append(f"known gap for '{gap.rule}' is fixed; move it to {gap.expected}")
         else:
             gaps.append(f"{gap.rule}: {gap.note}")
-    location = source.locate(path)
     return CaseResult(source.path, location, ruleset, case.name, tuple(failures), tuple(gaps))
 
 
@@ -183,3 +208,59 @@ def _relocate(
         Diagnostic(d.location, d.code, f"{prefix}.{d.field}" if d.field else prefix, d.message, d.severity)
         for d in diagnostics
     ]
+
+
+def stress_proposal(*programs: Program) -> dict[str, Any]:
+    """A proposal (activity ``other``) carrying every value the programs' rules look for in a list
+    and every word they look for in a text, so that as many rules as possible fire at once."""
+    wanted: dict[str, set[str]] = {"words": set()}
+    for rule in itertools.chain.from_iterable(p.rules for p in programs):
+        for predicate in (*rule.case_tests, *rule.item_tests):
+            for test in predicate.tests if isinstance(predicate, AnyOf) else (predicate,):
+                if test.op in ("includes", "includes_any", "mentions"):
+                    values = test.value if isinstance(test.value, tuple) else (test.value,)
+                    wanted.setdefault("words" if test.op == "mentions" else test.key, set()).update(values)
+    words = " ".join(sorted(wanted["words"])) or "anything"
+    names = sorted(wanted.get("person__medication_names", ())) or ["a medicine"]
+    classes = itertools.cycle(sorted(wanted.get("person__medication_classes", ())) or [None])
+    return {
+        **CASE_DEFAULTS,
+        "id": "stress",
+        "person": {
+            "medication": [{"name": name, "class": kind} for name, kind in zip(names, classes, strict=False)],
+            "substance_use": sorted(wanted.get("person__substance_use", ())),
+        },
+        "proposal": {
+            "activity": "other",
+            "categories": sorted(wanted.get("proposal__categories", ())),
+            "goal": words,
+            "concerns": [{"kind": kind, "text": words} for kind in get_args(ConcernKind)],
+            "conditions_proposed": [{"by": "practitioner", "text": words}],
+        },
+        "plan": {"mitigations": [{"text": words}], "contingency": words},
+    }
+
+
+def _stress(engines: list[Engine], book: RuleBook) -> list[CaseResult]:
+    """One result per activity: the stress proposal in every legal context, on both backends."""
+    document = stress_proposal(book.program, book.late_program)
+    results = []
+    for activity in get_args(Activity):
+        failures: list[str] = []
+        for legal_context in get_args(LegalContext):
+            document["proposal"]["activity"] = activity
+            document["person"]["legal_context"] = legal_context
+            try:
+                proposal = proposal_from_data(document)
+                fired_by = [engine.rule_ids(engine.fire(proposal)[1]) for engine in engines]
+            except (BackendError, InputError) as exc:
+                failures.append(f"{legal_context}: {exc}")
+                continue
+            if fired_by[0] != fired_by[1]:
+                only = ", ".join(sorted(fired_by[0] ^ fired_by[1]))
+                failures.append(f"{legal_context}: backends disagree about: {only}")
+        name = f"stress: every listed value and word the rules look for, activity {activity}"
+        results.append(
+            CaseResult(STRESS_FILE, Location(STRESS_FILE), "(all rulesets)", name, tuple(failures), ())
+        )
+    return results

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import subprocess
+import sys
+import textwrap
+import typing
 from typing import Any
 
 import pytest
@@ -18,6 +22,8 @@ from riskengine.facts import build_facts
 from riskengine.fields import CASE_SCOPES, FIELDS, fact_key
 from riskengine.ir import AnyOf, CompiledRule, Program, Test
 from riskengine.proposals import proposal_from_data
+from riskengine.testing import STRESS_FILE, run_rule_tests, stress_proposal
+from riskengine.vocab import Activity, LegalContext
 
 from .paths import CORE, SHIPPED
 from .strategies import proposals
@@ -44,6 +50,22 @@ class TestParityOnRulesets:
         b = _shipped("reference").evaluate(proposal).model_dump()
         a["provenance"].pop("backend"), b["provenance"].pop("backend")
         assert a == b
+
+    @pytest.mark.parametrize("activity", typing.get_args(Activity))
+    def test_a_case_that_opens_every_rule_runs_on_durable(self, activity: str) -> None:
+        """A proposal carrying every category, medication class, concern kind and word the shipped
+        rules look for, in every legal context, fires the same rules on both backends: no shard
+        piles up more simultaneous matches than durable-rules allows (its error 303). Mixed-gate
+        shards did, on exactly this proposal."""
+        book = _shipped("durable").book
+        doc = stress_proposal(book.program, book.late_program)
+        doc["proposal"]["activity"] = activity
+        for legal_context in typing.get_args(LegalContext):
+            doc["person"]["legal_context"] = legal_context
+            proposal = proposal_from_data(doc)
+            fired = _shipped("durable").fire(proposal)[1]
+            assert fired == _shipped("reference").fire(proposal)[1]
+            assert len(fired) > 100
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -136,12 +158,16 @@ class TestSafeUse:
         assert DurableBackend().run(Program(rules, "3" * 64), facts) == ()
 
     def test_engine_errors_become_backend_errors(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A failure inside durable-rules mid-session is a BackendError, and the session is still deleted."""
+        """A failure inside durable-rules mid-session is a BackendError; the failed session is not
+        deleted (that crashes the process), its ruleset is retired, and the next run uses a fresh one."""
         program = Program((CompiledRule(0, "boom", "x@1.0.0", None, (), ()),), "5" * 64)
         backend = DurableBackend()
-        backend.prepare(program)
+        facts = build_facts(proposal_from_data(_bare("parkrun")))
+        backend.run(program, facts)
+        (name,) = [n for n in durable._REGISTRY.handles if n.startswith("riskengine_555555555555")]
+        first = durable._REGISTRY.handles[name]
         deleted: list[str] = []
-        real_delete = durable.dre.delete_state
+        real_delete, real_complete = durable.dre.delete_state, durable.dre.complete_and_start_action
 
         def fail(*_args: object) -> None:
             raise durable.dre.error("boom")
@@ -153,8 +179,66 @@ class TestSafeUse:
         monkeypatch.setattr(durable.dre, "complete_and_start_action", fail)
         monkeypatch.setattr(durable.dre, "delete_state", delete)
         with pytest.raises(BackendError, match="boom"):
-            backend.run(program, build_facts(proposal_from_data(_bare("parkrun"))))
-        assert deleted == [str(durable._REGISTRY.sid)]
+            backend.run(program, facts)
+        assert deleted == [] and name not in durable._REGISTRY.handles
+        monkeypatch.setattr(durable.dre, "complete_and_start_action", real_complete)
+        assert backend.run(program, facts) == ((0, None),)
+        assert durable._REGISTRY.handles[name] != first and deleted == [str(durable._REGISTRY.sid)]
+
+    def test_durable_error_303_does_not_crash_the_process(self) -> None:
+        """Too many simultaneous matches in one durable ruleset (its error 303) is a BackendError, run
+        after run, and never the crash that deleting the failed session causes (in a subprocess)."""
+        script = textwrap.dedent(
+            """
+            from riskengine import BackendError
+            from riskengine.backends import durable
+            from riskengine.facts import build_facts
+            from riskengine.ir import CompiledRule, Program, Test
+            from riskengine.proposals import proposal_from_data
+            durable.MAX_RULES_PER_SHARD = 100  # lift the adapter's own limit to reach durable's
+            rules = tuple(
+                CompiledRule(i, f"r{i}", "x@1.0.0", "concern" if i % 3 else None,
+                             (Test("proposal__activity", "ne", f"z{i}"),), ())
+                for i in range(80)
+            )
+            facts = build_facts(proposal_from_data({
+                "schema_version": 1, "id": "x", "jurisdiction": "england", "as_of": "2026-11-22",
+                "proposal": {"activity": "parkrun",
+                             "concerns": [{"kind": "other", "text": f"t{i}"} for i in range(5)]},
+            }))
+            for _ in range(durable.MAX_RETIRED + 3):
+                try:
+                    durable.DurableBackend().run(Program(rules, "9" * 64), facts)
+                except BackendError as exc:
+                    print("refused" if "restart" in str(exc) else "error 303" if "303" in str(exc) else exc)
+            """
+        )
+        done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.splitlines() == ["error 303"] * (durable.MAX_RETIRED + 1) + ["refused"] * 2
+
+    def test_rule_tests_end_with_a_stress_case_per_activity(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """`riskengine test` runs the stress proposal for every activity, so a deployment's own rules
+        that would break a durable-rules limit fail the test run instead of an evaluation."""
+        stress = [r for r in run_rule_tests([CORE]).results if r.file == STRESS_FILE]
+        assert [r.name.rsplit(" ", 1)[-1] for r in stress] == list(typing.get_args(Activity))
+        assert all(r.passed for r in stress)
+
+        def refuse(*_args: object) -> None:
+            raise BackendError("durable-rules failed while evaluating: error code: 303")
+
+        monkeypatch.setattr(DurableBackend, "run", refuse)
+        report = run_rule_tests([CORE])
+        stress = [r for r in report.results if r.file == STRESS_FILE]
+        assert not report.ok and all(len(r.failures) == len(typing.get_args(LegalContext)) for r in stress)
+        assert "informal: <riskengine>: error[error] durable-rules failed while evaluating" in stress[0].failures[0]
+
+    def test_too_many_failures_stop_the_backend(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """After MAX_RETIRED failed sessions durable-rules is not trusted again in this process."""
+        program = Program((CompiledRule(0, "tired", "x@1.0.0", None, (), ()),), "7" * 64)
+        monkeypatch.setattr(durable._REGISTRY, "retired", durable.MAX_RETIRED + 1)
+        with pytest.raises(BackendError, match="restart the process"):
+            DurableBackend().run(program, build_facts(proposal_from_data(_bare("parkrun"))))
 
     def test_a_missing_sentinel_is_detected(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """If the once-per-session sentinel does not match, the run fails loudly instead of going quiet."""
@@ -166,7 +250,7 @@ class TestSafeUse:
 
     def test_matches_are_read_exactly(self) -> None:
         """The fast reading of a match gives what a full JSON decode gives, even with tricky text."""
-        shard = durable._Shard("s", "{}", frozenset({"r3"}), frozenset(), frozenset(), ())
+        shard = durable._Shard("s", "{}", frozenset({"r3"}), (), frozenset(), None)
         tricky = '{"r3":{"c":{"id": "case", "t": "case", "x": "a \\"i\\":{\\"id\\": \\"no\\""},"i":{"id": "member:2", "t": "member"}}}'
         assert durable._one_match(tricky, shard) == ("r3", "member:2") == durable._decoded(tricky, shard)
         assert durable._one_match('{"sentinel":{"c":{"id": "case"}}}', shard) == ("sentinel", None)

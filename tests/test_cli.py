@@ -88,7 +88,7 @@ class TestValidateTestSchema:
         """`test` runs the fixture ruleset's cases and ends with the plain count line."""
         code, out, _ = _run("test", str(CORE))
         assert code == 0, out
-        assert out.strip().splitlines()[-1].endswith(" passed, 0 failed")
+        assert out.strip().splitlines()[-1].endswith(" passed, 0 failed; stress cases: 18 passed, 0 failed")
 
     def test_failing_rule_tests_exit_1(self, tmp_path: Path) -> None:
         """A case whose expectation fails, and a rule no case fires, give exit code 1 with reasons."""
@@ -101,7 +101,7 @@ class TestValidateTestSchema:
         assert code == 1
         assert "expected 'core.equals' to fire; it did not" in out
         assert "untested: rule 'core.one-of'" in out
-        assert "known gap" in out and out.strip().endswith("0 passed, 1 failed")
+        assert "known gap" in out and out.strip().endswith("0 passed, 1 failed; stress cases: 18 passed, 0 failed")
 
     @pytest.mark.parametrize("name", ["proposal", "evaluation", "ruleset", "rule-test"])
     def test_schemas_are_json_schema(self, name: str) -> None:
