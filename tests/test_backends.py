@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from riskengine import BackendError, Engine
 from riskengine.backends import durable
-from riskengine.backends.durable import MAX_RULES_PER_SHARD, DurableBackend, compile_program
+from riskengine.backends.alpha import AlphaNetwork
+from riskengine.backends.durable import DurableBackend, compile_program
 from riskengine.backends.reference import ReferenceBackend
 from riskengine.facts import build_facts
 from riskengine.fields import CASE_SCOPES, FIELDS, fact_key
@@ -136,12 +137,15 @@ class TestParityOnRandomPrograms:
 
 
 class TestSafeUse:
-    def test_shards_stay_under_the_alpha_limit(self) -> None:
-        """Programs are split so no durable ruleset holds more than the safe number of rules."""
+    def test_wide_programs_are_split_within_durable_limits(self) -> None:
+        """130 rules that all end at the same alpha node are split into shards that each stay within
+        durable-rules' limits by the model, and every rule is in one of them."""
         rules = tuple(CompiledRule(i, f"r.{i}", "x@1.0.0", None, (), ()) for i in range(130))
         shards = compile_program(Program(rules, "1" * 64))
-        assert len(shards) == 3
-        assert all(len(s) - 2 <= MAX_RULES_PER_SHARD for s in shards.values())
+        assert len(shards) > 1
+        assert sorted(n for s in shards.values() for n in s if n.startswith("r")) == sorted(f"r{i}" for i in range(130))
+        for definition in shards.values():
+            assert AlphaNetwork.of(definition).limits.problems(durable.STACK_BUDGET) == []
 
     def test_every_rule_matching_one_fact_still_runs(self) -> None:
         """130 rules that all match the case fact fire (durable errors past 64 simultaneous matches)."""
@@ -158,32 +162,34 @@ class TestSafeUse:
         assert DurableBackend().run(Program(rules, "3" * 64), facts) == ()
 
     def test_engine_errors_become_backend_errors(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A failure inside durable-rules mid-session is a BackendError; the failed session is not
-        deleted (that crashes the process), its ruleset is retired, and the next run uses a fresh one."""
+        """A failure inside durable-rules mid-run is a BackendError; the failed session is never touched
+        again (deleting or retracting in it can crash the process), its ruleset is retired, and the next
+        run uses a fresh one."""
         program = Program((CompiledRule(0, "boom", "x@1.0.0", None, (), ()),), "5" * 64)
         backend = DurableBackend()
         facts = build_facts(proposal_from_data(_bare("parkrun")))
         backend.run(program, facts)
         (name,) = [n for n in durable._REGISTRY.handles if n.startswith("riskengine_555555555555")]
         first = durable._REGISTRY.handles[name]
-        deleted: list[str] = []
-        real_delete, real_complete = durable.dre.delete_state, durable.dre.complete_and_start_action
+        touched: list[int] = []
+        real_retract, real_complete = durable.dre.retract_facts, durable.dre.complete_and_start_action
 
         def fail(*_args: object) -> None:
             raise durable.dre.error("boom")
 
-        def delete(handle: int, sid: str) -> None:
-            deleted.append(sid)
-            real_delete(handle, sid)
+        def retract(handle: int, payload: str) -> object:
+            touched.append(handle)
+            return real_retract(handle, payload)
 
         monkeypatch.setattr(durable.dre, "complete_and_start_action", fail)
-        monkeypatch.setattr(durable.dre, "delete_state", delete)
+        monkeypatch.setattr(durable.dre, "retract_facts", retract)
+        monkeypatch.setattr(durable.dre, "delete_state", fail)
         with pytest.raises(BackendError, match="boom"):
             backend.run(program, facts)
-        assert deleted == [] and name not in durable._REGISTRY.handles
+        assert touched == [] and name not in durable._REGISTRY.handles
         monkeypatch.setattr(durable.dre, "complete_and_start_action", real_complete)
         assert backend.run(program, facts) == ((0, None),)
-        assert durable._REGISTRY.handles[name] != first and deleted == [str(durable._REGISTRY.sid)]
+        assert durable._REGISTRY.handles[name] != first and touched == [durable._REGISTRY.handles[name]]
 
     def test_durable_error_303_does_not_crash_the_process(self) -> None:
         """Too many simultaneous matches in one durable ruleset (its error 303) is a BackendError, run
@@ -195,7 +201,7 @@ class TestSafeUse:
             from riskengine.facts import build_facts
             from riskengine.ir import CompiledRule, Program, Test
             from riskengine.proposals import proposal_from_data
-            durable.MAX_RULES_PER_SHARD = 100  # lift the adapter's own limit to reach durable's
+            durable.STACK_BUDGET = 1000  # lift the adapter's own limit to reach durable's
             rules = tuple(
                 CompiledRule(i, f"r{i}", "x@1.0.0", "concern" if i % 3 else None,
                              (Test("proposal__activity", "ne", f"z{i}"),), ())
@@ -250,7 +256,7 @@ class TestSafeUse:
 
     def test_matches_are_read_exactly(self) -> None:
         """The fast reading of a match gives what a full JSON decode gives, even with tricky text."""
-        shard = durable._Shard("s", "{}", frozenset({"r3"}), (), frozenset(), None)
+        shard = durable._Shard("s", "{}", frozenset({"r3"}), (), frozenset(), ())
         tricky = '{"r3":{"c":{"id": "case", "t": "case", "x": "a \\"i\\":{\\"id\\": \\"no\\""},"i":{"id": "member:2", "t": "member"}}}'
         assert durable._one_match(tricky, shard) == ("r3", "member:2") == durable._decoded(tricky, shard)
         assert durable._one_match('{"sentinel":{"c":{"id": "case"}}}', shard) == ("sentinel", None)
@@ -272,30 +278,59 @@ class TestSafeUse:
         """Every fact property name hashes differently, so durable cannot confuse two (D4)."""
         durable._check_properties()  # raises RulesetError on a collision or too many properties
 
-    def test_sessions_are_deleted(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Every session an evaluation opens in durable-rules is deleted before it returns."""
+    def test_each_run_leaves_its_one_session_empty(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Every run uses its durable ruleset's one session and leaves it holding no facts; no session
+        is ever created beside it or deleted."""
         import json
 
-        opened: list[tuple[int, str]] = []
-        closed: list[tuple[int, str]] = []
-        real_assert, real_delete = durable.dre.assert_facts, durable.dre.delete_state
+        used: list[tuple[int, str]] = []
+        real_assert = durable.dre.assert_facts
 
         def assert_facts(handle: int, payload: str) -> object:
-            opened.append((handle, json.loads(payload)[0]["sid"]))
+            used.extend((handle, fact["sid"]) for fact in json.loads(payload))
             return real_assert(handle, payload)
 
-        def delete_state(handle: int, sid: str) -> None:
-            closed.append((handle, sid))
-            real_delete(handle, sid)
+        def never(*_args: object) -> None:
+            raise AssertionError("a session was deleted")
 
         monkeypatch.setattr(durable.dre, "assert_facts", assert_facts)
-        monkeypatch.setattr(durable.dre, "delete_state", delete_state)
+        monkeypatch.setattr(durable.dre, "delete_state", never)
         engine = Engine.from_paths([CORE], backend="durable")
-        engine.evaluate(proposal_from_data(_bare("parkrun")))
-        assert opened and opened == closed
-        for handle, sid in closed:
-            with pytest.raises(durable.dre.error):
-                durable.dre.get_state(handle, sid)
+        for _ in range(3):
+            engine.evaluate(proposal_from_data(_bare("parkrun")))
+        assert used and {sid for _, sid in used} == {durable.SID}
+        for handle in {handle for handle, _ in used}:
+            assert durable.dre.get_facts(handle, durable.SID) == "[]"
+
+    def test_a_reused_session_remembers_nothing(self) -> None:
+        """A rich proposal then a bare one in the same sessions: the bare one fires exactly what the
+        reference evaluator fires for it, so nothing carries over from the run before."""
+        rich = proposal_from_data(_rich())
+        bare = proposal_from_data(_bare("reduce_or_stop_medication"))
+        durable_engine, reference_engine = _shipped("durable"), _shipped("reference")
+        for proposal in (rich, bare, rich, bare):
+            assert durable_engine.fire(proposal)[1] == reference_engine.fire(proposal)[1]
+
+    def test_a_run_that_fails_to_clear_its_session_is_an_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """If durable-rules kept a fact after retraction, the run fails loudly and the ruleset is retired."""
+        program = Program((CompiledRule(0, "sticky", "x@1.0.0", None, (), ()),), "a" * 64)
+        monkeypatch.setattr(durable.dre, "get_facts", lambda *_args: '[{"id": "case"}]')
+        with pytest.raises(BackendError, match="kept facts after they were retracted"):
+            DurableBackend().run(program, build_facts(proposal_from_data(_bare("parkrun"))))
+        assert not [n for n in durable._REGISTRY.handles if n.startswith("riskengine_aaaaaaaaaaaa")]
+
+
+def _rich() -> dict[str, Any]:
+    return {
+        **_bare("reduce_or_stop_medication"),
+        "person": {"legal_context": "community_treatment_order", "strengths": ["keeps a diary"], "early_warning_signs": ["sleeping less"],
+                   "medication": [{"name": "lithium", "class": "mood_stabiliser"}]},
+        "network": [{"id": "sam", "kind": "friend", "contact": "weekly"}, {"id": "gp-1", "kind": "gp"}],
+        "proposal": {"activity": "reduce_or_stop_medication", "categories": ["medication", "alcohol"],
+                     "concerns": [{"kind": "relapse_or_crisis", "raised_by": "practitioner", "text": "unwise"}],
+                     "conditions_proposed": [{"by": "practitioner", "text": "only if you show insight"}]},
+        "plan": {"mitigations": [{"text": "sam checks in", "owner": "sam"}]},
+    }  # fmt: skip
 
 
 def _bare(activity: str) -> dict[str, Any]:

@@ -7,34 +7,36 @@ the narrow way that is known to be safe, and never uses its Python ``Host``:
 * no ``Host`` means no background dispatcher threads (which run deferred actions late
   and race with ``delete_state``: D2, D8) and no swallowed action errors: our own loop
   reads each match, so an error is ours and becomes :class:`BackendError`;
-* exactly one live session per durable ruleset at a time, behind a process-wide lock,
-  deleted after each run, so sessions never meet through their 32-bit hash (D3) nor
-  reach the 1,024 limit; a session in which durable-rules failed is *not* deleted
-  (that frees memory twice and crashes the process, found here after its error 303):
-  its ruleset is retired and a fresh copy serves later runs, and after
+* one session per durable ruleset, ever (sid :data:`SID`), behind a process-wide lock:
+  each run asserts the facts, reads every match and retracts the same facts, and the
+  session is checked to hold no facts after. So sessions never meet through
+  their 32-bit hash (D3) nor reach the 1,024 limit, no session is ever deleted (D5),
+  and no run pays for creating one (durable-rules zeroes 8 KiB per beta node for each
+  new session). A session in which durable-rules failed is never touched again: its
+  ruleset is retired and a fresh copy serves later runs, and after
   :data:`MAX_RETIRED` failures the backend refuses to go on;
 * explicit fact ids, checked for distinct hashes (D4), so no content-hash identity and
   no "already observed" errors;
 * the case (context) fact asserted before item facts; no negation is ever emitted;
 * a never-firing catch-all join so no fact is "unhandled" (which would defer actions);
-* a sentinel rule that fires once per session on the case fact: deleting a session in
-  which no action ever ran frees uninitialised memory and segfaults (D5, seen here with
-  a bare proposal), and a missing sentinel match exposes a broken run;
+* a sentinel rule that fires once per run on the case fact, so a run that went quiet
+  (no sentinel match) is an error, not an empty answer;
 * no ``$and`` mixed with references to another fact (D1): rules never correlate;
 * no ``$imt`` at all (D6, and durable's regex engine was most of its time here): for
   ``mentions``, each shard's facts carry which of its terms a text contains (the IR's own
   definition, :func:`~riskengine.ir.mentioned`), and rules test that list with ``$iany``;
-* limits checked before ``create_ruleset``: at most :data:`MAX_RULES_PER_SHARD` rules
-  per durable ruleset (64 simultaneous alpha matches per fact, 512 children per node),
-  at most 253 properties per fact, no colliding property-name hashes (D4);
+* limits checked before ``create_ruleset``: each durable ruleset is packed so that no
+  fact can leave more than :data:`STACK_BUDGET` alpha nodes pending in its walk of the
+  network (durable-rules' fixed stack holds 64; one more is its error 303), worked out
+  from a model of the network durable-rules builds (:mod:`riskengine.backends.alpha`),
+  and within its per-node limits; at most 253 properties per fact, no colliding
+  property-name hashes (D4);
 * a rule matched through two ``$or`` branches is reported once, as the IR requires;
-* each shard holds rules of one *gate* only (the activity or category test most pack
-  rules start with; ungated rules have their own shards), and a gated shard runs only
-  when the case's activity or one of its categories opens it, found by dictionary
-  lookup: an exact necessary condition, like a Rete alpha-memory index, covered by the
-  parity tests. So no session carries rules that cannot fire, and rules whose gates
-  all hold (a case with many categories) never pile up in one session past durable's
-  64 simultaneous alpha matches (error 303, which mixed-gate shards did hit).
+* rules are grouped by their *gate* (the activity or category test most pack rules
+  start with), each group packed into as few shards as the budget allows, and a gated
+  shard runs only when the case's activity or one of its categories opens it, found by
+  dictionary lookup: an exact necessary condition, like a Rete alpha-memory index,
+  covered by the parity tests. So a session never carries rules that cannot fire.
 
 The Python layer of durable-rules (``durable.engine``) costs about ten times the C
 engine's own time per evaluation (a JSON round trip of the session state per action);
@@ -46,7 +48,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -57,15 +58,16 @@ from ..errors import BackendError, RulesetError
 from ..facts import FactSet
 from ..fields import CASE_SCOPES, FIELDS, ITEM_SCOPES, fact_key
 from ..ir import AnyOf, CompiledRule, Firing, Predicate, Program, Test, mentioned
+from .alpha import AlphaNetwork
 
-__all__ = ["MAX_PROPERTIES", "MAX_RETIRED", "MAX_RULES_PER_SHARD", "DurableBackend", "compile_program"]
+__all__ = ["MAX_PROPERTIES", "MAX_RETIRED", "SID", "STACK_BUDGET", "DurableBackend", "compile_program"]
 
-# At most 64 alpha nodes may be pending for one fact (durable's error 303). A rule can add
-# one per matching ``$or`` branch, so this cap alone does not bound them: one gate per shard
-# and the every-rule-opened test in tests/test_backends.py do, for the shipped rulesets.
-MAX_RULES_PER_SHARD = 56
+# Alpha nodes one fact may leave pending in a shard, by the model (durable-rules allows 64;
+# the model is an upper bound, found exact to within one by tests/test_backends.py).
+STACK_BUDGET = 60
 MAX_PROPERTIES = 253  # per fact, including id, t and sid
 MAX_RETIRED = 8  # rulesets given up after failures before the backend refuses to go on
+SID = "1"  # the one session of every durable ruleset, reused run after run
 _NEVER = "__riskengine_never__"
 _CATCH_ALL = {"all": [{"a": {"$ex": {"t": 1}}}, {"b": {"t": _NEVER}}]}
 _SENTINEL = {"all": [{"c": {"t": "case"}}]}
@@ -78,26 +80,26 @@ class _Shard:
     scoped: frozenset[str]  # rule names whose matches carry an item fact
     keys: tuple[str, ...]  # fact properties its rules test, "id" and "t" first
     scopes: frozenset[str]  # item scopes its rules match
-    gate: Test | None  # None: always run; else run only if this holds for the case
+    opened_by: tuple[tuple[str, Any], ...]  # (case property, value) pairs that open it; empty: always runs
     mentions: tuple[tuple[str, frozenset[str]], ...] = ()  # text key -> terms its rules look for
 
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """A program's shards, its ``mentions`` terms, and which shards each gate value opens."""
+    """A program's shards, its ``mentions`` terms, and which shards run for which case."""
 
     shards: tuple[_Shard, ...]
     terms: tuple[tuple[str, frozenset[str]], ...]
-    ungated: frozenset[int]  # shard positions that always run
-    opened: dict[tuple[str, Any], frozenset[int]]  # (gate key, case value) -> shard positions
+    always: tuple[int, ...]  # shard positions that run for every case
+    opened: dict[tuple[str, Any], tuple[int, ...]]  # (case property, value) -> positions it opens
 
     def live(self, case: dict[str, Any]) -> list[_Shard]:
-        """The shards that can fire for ``case``: ungated ones and those whose gate holds."""
-        chosen = set(self.ungated)
+        """The shards that can fire for ``case``: ungated ones and those its activity or categories open."""
+        chosen = set(self.always)
         for key in _GATE_KEYS:
             have = case.get(key)
             for value in have if isinstance(have, list) else (have,):
-                chosen |= self.opened.get((key, value), frozenset())
+                chosen.update(self.opened.get((key, value), ()))
         return [self.shards[i] for i in sorted(chosen)]
 
 
@@ -109,7 +111,6 @@ class _Registry:
         self.programs: dict[str, _Compiled] = {}
         self.handles: dict[str, int] = {}  # shard name -> its live durable ruleset
         self.retired = 0  # rulesets given up after a failure
-        self.sid = 0
 
 
 _REGISTRY = _Registry()
@@ -141,9 +142,7 @@ class DurableBackend:
             compiled = _compiled(program)
             found = _found_terms(compiled.terms, batch)
             for shard in compiled.live(batch[0]):
-                _REGISTRY.sid += 1
-                sid = str(_REGISTRY.sid)
-                fired.update(_run_shard(shard, _payload(shard, batch, found, sid), sid))
+                fired.update(_run_shard(shard, _payload(shard, batch, found)))
         return tuple(sorted(fired, key=lambda f: (f[0], f[1] or "")))
 
 
@@ -170,9 +169,7 @@ def _found_terms(
     return found
 
 
-def _payload(
-    shard: _Shard, batch: list[dict[str, Any]], found: dict[tuple[int, str], frozenset[str]], sid: str
-) -> str:
+def _payload(shard: _Shard, batch: list[dict[str, Any]], found: dict[tuple[int, str], frozenset[str]]) -> str:
     """The facts a shard needs, with only the properties its rules test; the case fact first."""
     keys = shard.keys
     rows = []
@@ -184,7 +181,7 @@ def _payload(
             hits = found.get((i, key))
             if hits and hits & terms:
                 row[key + _MENTIONED] = sorted(hits & terms)
-        row["sid"] = sid
+        row["sid"] = SID
         rows.append(row)
     return json.dumps(rows)
 
@@ -200,41 +197,98 @@ def _mention_terms(rules: list[CompiledRule]) -> tuple[tuple[str, frozenset[str]
 
 
 def _compiled(program: Program) -> _Compiled:
-    """The program's shards and gate index, built (and limits checked) once per process."""
+    """The program's shards and their index, built (and limits checked) once per process."""
     compiled = _REGISTRY.programs.get(program.fingerprint)
     if compiled is None:
-        by_name = {f"r{r.index}": r for r in program.rules}
         shards = [
-            _shard(name, [by_name[r] for r in rules if r in by_name], rules)
-            for name, rules in compile_program(program).items()
+            _shard(f"riskengine_{program.fingerprint[:12]}_{n}", members, opened_by)
+            for n, (opened_by, members) in enumerate(_packed(program))
         ]
-        opened: dict[tuple[str, Any], set[int]] = {}
+        opened: dict[tuple[str, Any], list[int]] = {}
         for position, shard in enumerate(shards):
-            if shard.gate is not None:
-                for value in _gate_values(shard.gate):
-                    opened.setdefault((shard.gate.key, value), set()).add(position)
+            for key in shard.opened_by:
+                opened.setdefault(key, []).append(position)
         compiled = _REGISTRY.programs[program.fingerprint] = _Compiled(
             tuple(shards),
             _program_terms(shards),
-            frozenset(i for i, shard in enumerate(shards) if shard.gate is None),
-            {key: frozenset(found) for key, found in opened.items()},
+            tuple(i for i, shard in enumerate(shards) if not shard.opened_by),
+            {key: tuple(found) for key, found in opened.items()},
         )
     return compiled
 
 
-def _shard(name: str, members: list[CompiledRule], rules: dict[str, dict[str, Any]]) -> _Shard:
-    """A shard of rules that share one gate (or none), with what its facts must carry."""
+def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
+    """Durable-rules' dict form of ``program``: each shard's name and ruleset definition."""
+    return {shard.name: json.loads(shard.definition) for shard in _compiled(program).shards}
+
+
+def _packed(program: Program) -> list[tuple[tuple[Any, ...], list[CompiledRule]]]:
+    """The program's rules in shards, each with the gate values that open it (none: always runs).
+
+    Rules are grouped by gate, ungated rules first, and each group goes into as few
+    shards as the alpha budget allows (each rule in the first shard it fits). A shard
+    holds one gate only, so a session never carries rules that cannot fire.
+    """
+    _check_properties()
+    groups: dict[Test | None, list[CompiledRule]] = {}
+    for rule in program.rules:
+        groups.setdefault(_gate(rule), []).append(rule)
+    packed = [
+        (() if gate is None else _opening(gate), shard)
+        for gate in sorted(groups, key=lambda g: (g is not None, repr(g)))
+        for shard in _first_fit(groups[gate])
+    ]
+    return packed or [((), [])]
+
+
+def _opening(gate: Test) -> tuple[tuple[str, Any], ...]:
+    """The (case property, value) pairs that open a gate: the activity, or one of the categories."""
+    values = (gate.value,) if gate.op in ("eq", "includes") else tuple(gate.value)
+    return tuple((gate.key, value) for value in values)
+
+
+def _first_fit(rules: list[CompiledRule]) -> list[list[CompiledRule]]:
+    """Each rule in the first shard whose alpha network stays within the budget with it.
+
+    A group that fits in one shard (most gated groups) is built once, without trials.
+    """
+    definitions = [_rule(rule.scope, rule.case_tests, rule.item_tests) for rule in rules]
+    whole = AlphaNetwork.of({**_fixed_rules(), **{f"r{i}": d for i, d in enumerate(definitions)}})
+    if not whole.limits.problems(STACK_BUDGET) and not whole.crowded():
+        return [rules] if rules else []
+    shards: list[tuple[AlphaNetwork, list[CompiledRule]]] = []
+    for rule, definition in zip(rules, definitions, strict=True):
+        for network, members in shards:
+            if network.fits(definition, STACK_BUDGET):
+                members.append(rule)
+                break
+        else:
+            network = AlphaNetwork.of(_fixed_rules())
+            if not network.fits(definition, STACK_BUDGET):
+                alone = AlphaNetwork.of({**_fixed_rules(), "rule": definition}).limits
+                raise RulesetError(
+                    f"rule '{rule.rule_id}' ({rule.ruleset}) is too wide for durable-rules: "
+                    f"{'; '.join(alone.problems(STACK_BUDGET))}. Split its long lists of values or words, "
+                    "or its 'any' groups, into several rules, or use the reference backend"
+                )
+            shards.append((network, [rule]))
+    return [members for _, members in shards]
+
+
+def _shard(name: str, members: list[CompiledRule], opened_by: tuple[tuple[str, Any], ...]) -> _Shard:
+    """A shard of rules, with what its facts must carry."""
     tested = {t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)}
     mentions = _mention_terms(members)
     keys = ("id", "t", *sorted(tested - {"id", "t"}))
     _check_keys({*keys, *(key + _MENTIONED for key, _ in mentions)})
+    rules = {f"r{r.index}": _rule(r.scope, r.case_tests, r.item_tests) for r in members}
     return _Shard(
         name,
-        json.dumps(rules),
+        json.dumps({**rules, **_fixed_rules()}),
         frozenset(f"r{r.index}" for r in members if r.scope is not None),
         keys,
         frozenset(r.scope for r in members if r.scope is not None),
-        _gate(members[0]) if members else None,
+        opened_by,
         mentions,
     )
 
@@ -266,11 +320,6 @@ def _gate(rule: CompiledRule) -> Test | None:
     return next((t for t in rule.case_tests if isinstance(t, Test) and (t.key, t.op) in _GATES), None)
 
 
-def _gate_values(gate: Test) -> tuple[Any, ...]:
-    """The case values (the activity, or one of the categories) for which ``gate`` holds."""
-    return (gate.value,) if gate.op in ("eq", "includes") else tuple(gate.value)
-
-
 def _tests(predicate: Predicate) -> tuple[Test, ...]:
     return predicate.tests if isinstance(predicate, AnyOf) else (predicate,)
 
@@ -292,24 +341,37 @@ def _handle(shard: _Shard) -> int:
     return handle
 
 
-def _run_shard(shard: _Shard, payload: str, sid: str) -> list[Firing]:
-    """One session: assert, read every match, delete.
+def _run_shard(shard: _Shard, payload: str) -> list[Firing]:
+    """One run in the shard's session: assert, read every match, retract the same facts.
 
-    A session that failed is never deleted and its ruleset is never used again (it is
-    *retired*; the next run creates a fresh copy): deleting a session after durable-rules
-    failed inside it, for example with its error 303, frees memory twice and crashes the
-    process, as deleting one in which no action ran does (D5).
+    The session is kept for the life of the process and left empty after each run
+    (checked): creating one zeroes 8 KiB for every beta node of the ruleset (about
+    1.4 MiB an evaluation, and all the caches with it), and deleting one in which no
+    action ran frees uninitialised memory (D5). If anything fails in a run, the session
+    is not touched again: its ruleset is *retired* and a fresh copy serves the next run
+    (deleting a session after durable-rules failed inside it, for example with its
+    error 303, frees memory twice and crashes the process).
     """
     handle = _handle(shard)
     try:
         fired = _matches(shard, handle, payload)
-        dre.delete_state(handle, sid)
+        _clear(handle, payload)
     except BaseException as exc:
         _retire(shard)
         if isinstance(exc, _FAILURES):
             raise _failed("evaluating", exc) from exc
         raise
     return fired
+
+
+def _clear(handle: int, payload: str) -> None:
+    """Retract the facts of a run and check that the session holds none."""
+    code, _ = dre.retract_facts(handle, payload)
+    if code != 0:
+        raise BackendError(f"durable-rules refused to retract the facts (code {code})")
+    left = dre.get_facts(handle, SID)
+    if left != "[]":
+        raise BackendError(f"durable-rules kept facts after they were retracted: {left[:200]}")
 
 
 def _retire(shard: _Shard) -> None:
@@ -370,42 +432,6 @@ def _decoded(message: str, shard: _Shard) -> tuple[str, str | None]:
         raise BackendError(f"unexpected match from durable-rules: {message[:200]}")
     ((rule, match),) = decoded.items()
     return rule, (match["i"]["id"] if rule in shard.scoped else None)
-
-
-def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
-    """Durable-rules' dict form of ``program``, in shards; raise if a limit would break.
-
-    Rules are grouped by gate (ungated first), and each group is split into as few
-    shards as the limit allows, of even size. A case then runs the ungated shards and
-    only the shards of gates that hold for it, with no rule in them that cannot fire.
-    """
-    _check_properties()
-    shards: dict[str, dict[str, dict[str, Any]]] = {}
-    prefix = f"riskengine_{program.fingerprint[:12]}"
-    for chunk in _chunks(_by_gate(program.rules)):
-        # Action names are global to the host: prefix them so two programs never share one.
-        shard = {f"r{r.index}": _rule(r.scope, r.case_tests, r.item_tests) for r in chunk}
-        shards[f"{prefix}_{len(shards)}"] = {**shard, **_fixed_rules()}
-    if not shards:
-        shards[f"{prefix}_0"] = _fixed_rules()
-    return shards
-
-
-def _by_gate(rules: tuple[CompiledRule, ...]) -> list[list[CompiledRule]]:
-    """The rules grouped by gate in a stable order: ungated rules first, then by gate."""
-    groups: dict[Test | None, list[CompiledRule]] = {}
-    for rule in rules:
-        groups.setdefault(_gate(rule), []).append(rule)
-    return [groups[g] for g in sorted(groups, key=lambda g: (g is not None, repr(g)))]
-
-
-def _chunks(groups: list[list[CompiledRule]]) -> Iterator[list[CompiledRule]]:
-    """Each group in the fewest chunks of at most :data:`MAX_RULES_PER_SHARD` rules, evenly sized."""
-    for group in groups:
-        count = -(-len(group) // MAX_RULES_PER_SHARD)
-        size = -(-len(group) // count)
-        for start in range(0, len(group), size):
-            yield group[start : start + size]
 
 
 def _fixed_rules() -> dict[str, dict[str, Any]]:
