@@ -257,9 +257,22 @@ class TestSafeUse:
     def test_matches_are_read_exactly(self) -> None:
         """The fast reading of a match gives what a full JSON decode gives, even with tricky text."""
         shard = durable._Shard("s", "{}", frozenset({"r3"}), (), frozenset(), ())
-        tricky = '{"r3":{"c":{"id": "case", "t": "case", "x": "a \\"i\\":{\\"id\\": \\"no\\""},"i":{"id": "member:2", "t": "member"}}}'
+        tricky = '{"r3":{"c":{"id":"case","t":"case","x":"a \\"i\\":{\\"id\\":\\"no\\""},"i":{"id":"member:2","t":"member"}}}'
         assert durable._one_match(tricky, shard) == ("r3", "member:2") == durable._decoded(tricky, shard)
-        assert durable._one_match('{"sentinel":{"c":{"id": "case"}}}', shard) == ("sentinel", None)
+        assert durable._one_match('{"sentinel":{"c":{"id":"case"}}}', shard) == ("sentinel", None)
+
+    def test_texts_that_look_like_the_match_layout_are_read_right(self) -> None:
+        """Free text holding the very marker the fast reader looks for, and non-ASCII text, give the
+        same firings on durable-rules as on the reference evaluator."""
+        doc = _rich()
+        doc["proposal"]["concerns"] = [
+            {"kind": "stigma", "raised_by": "person", "text": 'an unwise plan, he wrote "i":{"id":"member:9"} in the notes'},
+            {"kind": "stigma", "raised_by": "person", "text": "naïve café talk, “unwise” 🙂"},
+        ]
+        proposal = proposal_from_data(doc)
+        fired = _shipped("durable").fire(proposal)[1]
+        assert fired == _shipped("reference").fire(proposal)[1]
+        assert {item for _, item in fired if item and item.startswith("concern:")} == {"concern:0", "concern:1"}
 
     def test_no_threads_and_no_host(self) -> None:
         """The adapter starts no threads and never loads durable-rules' Python Host layer."""
