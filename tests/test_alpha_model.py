@@ -130,7 +130,7 @@ class TestShippedShards:
         with its id, instead of failing an evaluation later."""
         wide = Test("proposal__categories", "includes_any", tuple(f"c{i}" for i in range(70)))
         program = Program((CompiledRule(0, "too.wide", "x@1.0.0", None, (Test("person__ref", "recorded"), wide), ()),), "8" * 64)
-        with pytest.raises(RulesetError, match="'too.wide' .* too wide for durable-rules: a fact of type 'case' could leave 7"):
+        with pytest.raises(RulesetError, match=r"'too\.wide' .* too wide for durable-rules: a fact of type 'case' could leave 7"):
             durable.DurableBackend().prepare(program)
 
     def test_a_rule_with_too_many_groups_is_a_ruleset_error(self) -> None:
@@ -138,7 +138,7 @@ class TestShippedShards:
         16 alternatives groups is refused when compiled instead of failing to load later (its error 113)."""
         groups = tuple(Test("proposal__categories", "includes_any", (f"a{i}", f"b{i}")) for i in range(16))
         program = Program((CompiledRule(0, "many.groups", "x@1.0.0", None, groups, ()),), "9" * 64)
-        with pytest.raises(RulesetError, match="'many.groups' .* 34 expression entries in one pattern"):
+        with pytest.raises(RulesetError, match=r"'many\.groups' .* 34 expression entries in one pattern"):
             durable.DurableBackend().prepare(program)
 
 
