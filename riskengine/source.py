@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from . import cache
 from .errors import Diagnostic, InputError, Location
 
 __all__ = ["Document", "SourceMap", "YamlPath", "parse_document", "read_document"]
@@ -146,15 +147,19 @@ _FastLoader.add_constructor("tag:yaml.org,2002:map", _fast_mapping)
 def parse_document(text: str, path: str) -> Document:
     """Parse one YAML or JSON document; raise :class:`InputError` with locations.
 
-    The usual case takes the fast reading, with positions worked out only if a
-    later stage reports a problem; anything unusual takes the located reading.
+    The usual case takes the fast reading (or its result from :mod:`riskengine.cache`),
+    with positions worked out only if a later stage reports a problem; anything unusual
+    takes the located reading, which is never cached.
     """
-    try:
-        data = yaml.load(text, Loader=_FastLoader)  # a SafeLoader subclass: no arbitrary objects
-    except (_NeedsPositions, yaml.YAMLError, ValueError, OverflowError):
-        return _located(text, path)
+    data = cache.load(text)
     if data is None:
-        return _located(text, path)
+        try:
+            data = yaml.load(text, Loader=_FastLoader)  # a SafeLoader subclass: no arbitrary objects
+        except (_NeedsPositions, yaml.YAMLError, ValueError, OverflowError):
+            return _located(text, path)
+        if data is None:
+            return _located(text, path)
+        cache.store(text, data)
     return Document(data, SourceMap(path, text=text), text)
 
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from riskengine import Engine
+from riskengine.cache import ENV
 
 from .paths import CORE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The parse cache lives in a fresh folder for the run (commands run by the tests inherit it),
+    never in the user's own cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(ENV, str(tmp_path_factory.mktemp("parse-cache")))
+    yield
+    mp.undo()
 
 
 @pytest.fixture(scope="session")
