@@ -102,6 +102,7 @@ class _Static:
     prompt_order: tuple[int, tuple[int, int]]  # (conversation stage, (ruleset order, rule position))
     prompt_texts: tuple[_Template, _Template] | None  # only when the prompt names fields
     knowledge: _Knowledge | None
+    set_aside: bool  # the prompt is set aside for everyday activities
 
 
 class RuleOutputs:
@@ -142,6 +143,7 @@ def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
         (stage, (ruleset_order, loaded.position)),
         prompt_texts,
         _knowledge_of(loaded),
+        rule.then.prompt is not None and rule.then.prompt.everyday == "set_aside",
     )
 
 
@@ -159,6 +161,7 @@ def _knowledge_of(loaded: LoadedRule) -> _Knowledge | None:
 @dataclass
 class _Acc:
     prompts: dict[str, tuple[tuple[int, tuple[int, int | str]], Prompt]] = field(default_factory=dict)
+    asked: set[str] = field(default_factory=set)  # prompt ids asked even for everyday activities
     supports: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     gaps: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     tensions: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -214,6 +217,9 @@ def assemble(
         if static.prompt is not None:
             _prompt(acc, static, static.prompt, case)
     knowledge = _knowledge(acc, proposal)
+    living = _living(acc.living)
+    prompts, set_aside = _split_prompts(acc, living.everyday)
+    shown = {p.id for p in prompts}
     return Evaluation.build(
         schema_version=1,
         proposal_id=proposal.id,
@@ -224,18 +230,19 @@ def assemble(
             rulesets=outputs.provenance_rulesets,
             disabled_rules=book.disabled,
         ),
-        living_your_life=_living(acc.living),
-        principles=_principles(acc),
+        living_your_life=living,
+        principles=_principles(acc, prompts),
         tensions=tuple(
             Tension.build(
                 id=cast("TensionId", t),
                 because=tuple(dict.fromkeys(acc.tensions[t])),
-                prompts=tuple(sorted(acc.tension_prompts[t])),
+                prompts=tuple(sorted(acc.tension_prompts[t] & shown)),
             )
             for t in TENSIONS
             if t in acc.tensions
         ),
-        prompts=tuple(p for _, p in sorted(acc.prompts.values(), key=itemgetter(0))),
+        prompts=prompts,
+        prompts_set_aside=set_aside,
         mitigations=tuple(acc.mitigations.values()),
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
@@ -268,6 +275,8 @@ def _prompt(acc: _Acc, static: _Static, prompt: Prompt, case: dict[str, Any]) ->
     """Add the rule's prompt, filled in from the facts of the first firing that shows it."""
     if prompt.id not in acc.prompts:
         acc.prompts[prompt.id] = (static.prompt_order, _filled(prompt, static.prompt_texts, case))
+    if not static.set_aside:
+        acc.asked.add(prompt.id)
     for tension in prompt.tensions:
         acc.tension_prompts[tension].add(prompt.id)
 
@@ -367,11 +376,25 @@ def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source
         source=_source_ref(source),
     )
     acc.prompts.setdefault(prompt.id, ((STAGES.index(prompt.stage), (10_000, item_id)), prompt))
+    acc.asked.add(prompt.id)
 
 
-def _principles(acc: _Acc) -> tuple[Principle, ...]:
+def _split_prompts(acc: _Acc, everyday: bool) -> tuple[tuple[Prompt, ...], tuple[Prompt, ...]]:
+    """The prompts in conversation order: those to ask, and those set aside for an everyday activity.
+
+    A prompt is set aside when the activity is everyday and its rule says so (a prompt id
+    belongs to one rule; the loader checks); principles and tensions point only at the
+    prompts to ask.
+    """
+    ordered = [p for _, p in sorted(acc.prompts.values(), key=itemgetter(0))]
+    if not everyday:
+        return tuple(ordered), ()
+    return tuple(p for p in ordered if p.id in acc.asked), tuple(p for p in ordered if p.id not in acc.asked)
+
+
+def _principles(acc: _Acc, shown: Sequence[Prompt]) -> tuple[Principle, ...]:
     prompts: defaultdict[str, set[str]] = defaultdict(set)
-    for _, prompt in acc.prompts.values():
+    for prompt in shown:
         for principle in prompt.principles:
             prompts[principle].add(prompt.id)
     out = []

@@ -8,8 +8,8 @@ Additive extensions to v1 (no version bump needed, recorded in the README):
 ``principles[].gaps``, ``knowledge[].topic``, ``knowledge[].jurisdictions``,
 ``safety_net.needs[].fillable_by``, ``safety_net.needs[].issues_by_member``,
 ``single_points_of_failure[].because``, ``could_share``, ``could_share_kinds`` and
-``cuts_off_services``, ``consent_conflicts[].person_words`` and ``mitigation``, and the
-issue values ``rarely_in_contact`` and ``not_known``.
+``cuts_off_services``, ``consent_conflicts[].person_words`` and ``mitigation``, the
+issue values ``rarely_in_contact`` and ``not_known``, and ``prompts_set_aside``.
 """
 
 from __future__ import annotations
@@ -281,6 +281,9 @@ class Evaluation(_Out):
     principles: tuple[Principle, ...]
     tensions: tuple[Tension, ...]
     prompts: tuple[Prompt, ...]
+    # Prompts for fuller planning, set aside because the activity is an everyday one
+    # (living_your_life.everyday); ask them if the person wants to plan in more detail.
+    prompts_set_aside: tuple[Prompt, ...] = ()
     mitigations: tuple[MitigationItem, ...]
     knowledge: tuple[KnowledgeItem, ...]
     benefits: tuple[Benefit, ...]

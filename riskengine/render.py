@@ -135,6 +135,13 @@ def _prompts(e: Evaluation) -> list[str]:
         for p in prompts:
             lines += _wrap(f"* {p.to_person}")
             lines += _wrap(f"for the practitioner: {p.to_practitioner}", "    ")
+    if e.prompts_set_aside:
+        lines += _heading("If you want to plan in more detail")
+        lines += _wrap(
+            "This is an everyday activity, so these questions are set aside. Ask them only if the "
+            "person wants to plan it more fully:"
+        )
+        lines += [line for p in e.prompts_set_aside for line in _wrap(f"- {p.to_person}", "    ")]
     return lines
 
 

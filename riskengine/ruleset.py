@@ -64,6 +64,9 @@ class PromptOut(_Model):
     to_person: Text
     principles: tuple[PrincipleId, ...] = ()
     tensions: tuple[TensionId, ...] = ()
+    # For an activity most people do without being assessed (living your life), a prompt that
+    # belongs to fuller planning can be set aside: still in the evaluation, not in the main list.
+    everyday: Literal["ask", "set_aside"] = "ask"
 
 
 class MitigationOut(_Model):

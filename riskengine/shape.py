@@ -82,12 +82,16 @@ def _one(
     if kind in {"literal_error", "enum"}:
         choices = _QUOTED.findall(str(first.get("ctx", {}).get("expected", "")))
         value = first.get("input")
-        message = f"'{value}' is not in the vocabulary{did_you_mean(value, choices)}"
+        hint = did_you_mean(value, choices)
+        if not hint and 1 < len(choices) <= _LISTED:  # nothing close: a short list says what would do
+            hint = f"; choose one of: {', '.join(choices)}"
+        message = f"'{value}' is not in the vocabulary{hint}"
         return Diagnostic(source.locate(path), "unknown-value", dotted(path), message)
     message = "; or ".join(dict.fromkeys(_message(e) for e in errors))
     return Diagnostic(source.locate(path), "invalid-value", dotted(path), message)
 
 
+_LISTED = 8  # vocabularies this short are listed in full when nothing is close
 _PATTERNS = {
     r"^[a-z0-9]([a-z0-9_.\-]*[a-z0-9])?$": "use lower-case letters, digits, dots, dashes or underscores",
     r"^\d+\.\d+\.\d+$": "use a version like 1.0.0",
