@@ -174,6 +174,9 @@ def _person(p: Proposal) -> dict[str, Any]:
     person = p.person
     statement = person.advance_statement
     rules = statement.information_sharing if statement else ()
+    marked = [m for m in person.medication if m.changing]
+    # None marked: any not ruled out (changing: false) may be the one; failing that, any.
+    changing = marked or [m for m in person.medication if m.changing is None] or list(person.medication)
     return {
         "legal_context": person.legal_context,
         "capacity": person.capacity.status,
@@ -190,6 +193,10 @@ def _person(p: Proposal) -> dict[str, Any]:
         "sharing_rules_recorded": bool(rules),
         "medication_names": [m.name.lower() for m in person.medication],
         "medication_classes": [m.class_.lower() for m in person.medication if m.class_],
+        "medication_count": len({m.name.lower() for m in person.medication}),
+        "changing_medication_names": [m.name.lower() for m in changing],
+        "changing_medication_classes": [m.class_.lower() for m in changing if m.class_],
+        "changing_medication_marked": bool(marked),
         "physical_health": person.physical_health,
         "substance_use": person.substance_use,
         "recent_crisis_days": person.recent_crisis_days,

@@ -72,6 +72,14 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         ),
         "medication_names": _list("names of medicines taken"),
         "medication_classes": _list("classes of medicines taken (open list, e.g. antidepressant)"),
+        "medication_count": FieldSpec(_N, "derived: how many medicines are recorded"),
+        "changing_medication_names": _list(
+            "derived: names of the medicines marked as changing (if none is, those not marked false)"
+        ),
+        "changing_medication_classes": _list(
+            "derived: classes of the medicines marked as changing (if none is, those not marked false)"
+        ),
+        "changing_medication_marked": FieldSpec(_B, "derived: at least one medicine is marked as changing"),
         "physical_health": _list("physical health tags"),
         "substance_use": _list("substance use tags"),
         "recent_crisis_days": FieldSpec(_N, "days since the last crisis, if any"),

@@ -92,10 +92,15 @@ class AdvanceStatement(_Model):
 
 
 class Medication(_Model):
-    """A medicine the person takes; ``class`` is an open list (e.g. ``mood_stabiliser``)."""
+    """A medicine the person takes; ``class`` is an open list (e.g. ``mood_stabiliser``).
+
+    ``changing`` (an additive extension) marks the medicines the proposal would change,
+    so advice about one medicine is not given for another the person also takes.
+    """
 
     name: Tag
     class_: Tag | None = Field(default=None, alias="class")
+    changing: Bool | None = None
 
 
 class Person(_Model):
