@@ -115,7 +115,7 @@ def main() -> int:
               f"{len(engine.book.late_program.rules)} in phase 2)")  # fmt: skip
         facts = build_facts(small)
         requests = need_requests(engine.book, facts, engine.backend.run(engine.book.program, facts))
-        analysis = median_ms(lambda: analyse(small, requests), args.runs)
+        analysis = median_ms(lambda r=requests: analyse(small, r), args.runs)
         added = median_ms(safety_net_cost(engine, small), args.runs)
         whole30 = median_ms(lambda e=engine: e.evaluate(small), args.runs)
         whole500 = median_ms(lambda e=engine: e.evaluate(large), max(20, args.runs // 5))

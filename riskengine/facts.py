@@ -9,11 +9,13 @@ makes an evaluation independent of the order of lists in the proposal.
 
 from __future__ import annotations
 
-import json
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from .evaluation import SafetyNet, SafetyNetNeed
 from .fields import fact_key
@@ -33,7 +35,7 @@ _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.\-]*[a-z0-9])?")
 _AS_IS = frozenset({bool, int, float})
 _COLLECTIONS = (tuple, list, set, frozenset)
-_CANONICAL = json.JSONEncoder(sort_keys=True).encode  # what json.dumps(row, sort_keys=True) gives
+_CANONICAL = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)  # a row as canonical bytes
 
 
 @dataclass(frozen=True, slots=True)
