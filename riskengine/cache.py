@@ -50,7 +50,12 @@ def cache_dir() -> Path | None:
     configured = os.environ.get(ENV)
     if configured is not None:
         return Path(configured) if configured else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        home = os.path.expanduser("~")
+        if home.startswith("~"):  # no home folder (a service account, say): no cache, no stray folder
+            return None
+        base = os.path.join(home, ".cache")
     return Path(base) / "riskengine" / _version()
 
 

@@ -110,3 +110,14 @@ def test_the_default_folder_names_the_versions(monkeypatch: pytest.MonkeyPatch, 
     where = cache.cache_dir()
     assert where is not None and where.parent == tmp_path / "riskengine"
     assert where.name.startswith("parsed-") and f"yaml{yaml.__version__}" in where.name
+
+
+def test_without_a_home_folder_the_cache_is_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Where no home folder can be found, nothing is cached, and no '~' folder appears anywhere."""
+    monkeypatch.delenv(cache.ENV)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(cache.os.path, "expanduser", lambda path: path)
+    monkeypatch.chdir(tmp_path)
+    assert cache.cache_dir() is None
+    parse_document(TEXT, "demo.yaml")
+    assert list(tmp_path.iterdir()) == []
