@@ -219,6 +219,7 @@ def _proposal(p: Proposal) -> dict[str, Any]:
         "goal": d.goal,
         "hoped_for_benefits": d.hoped_for_benefits,
         "concerns_count": len(d.concerns),
+        "concerns_asked": bool(d.concerns) or bool(d.concerns_asked),
         "concern_kinds": kinds,
         "concerns_raised_by": {c.raised_by for c in d.concerns if c.raised_by},
         "concerns_only_about_harm": bool(kinds) and kinds <= HARM_KINDS,

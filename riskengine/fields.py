@@ -93,6 +93,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "goal": FieldSpec(_T, "the person's goal, in their words"),
         "hoped_for_benefits": _list("benefits the person hopes for"),
         "concerns_count": FieldSpec(_N, "derived: how many concerns are recorded"),
+        "concerns_asked": FieldSpec(
+            _B, "derived: worries were asked about (marked so, or at least one concern is recorded)"
+        ),
         "concern_kinds": _list("derived: kinds of concern raised", vocab.ConcernKind),
         "concerns_raised_by": _list("derived: who raised concerns", vocab.RaisedBy),
         "concerns_only_about_harm": FieldSpec(_B, "derived: there are concerns and every one is about harm"),

@@ -181,6 +181,9 @@ class ProposalDetails(_Model):
     goal: Text | None = None
     hoped_for_benefits: tuple[Tag, ...] = ()
     concerns: tuple[Concern, ...] = ()
+    # An additive extension: worries were asked about, and ``concerns`` holds all that were
+    # raised, even if that is none ("asked, nothing came up" is not "not asked").
+    concerns_asked: Bool | None = None
     conditions_proposed: tuple[ConditionProposed, ...] = ()
     options_considered: tuple[Tag, ...] = ()
     timing: Timing | None = None

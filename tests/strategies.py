@@ -62,9 +62,9 @@ def proposals(draw: st.DrawFn) -> dict[str, Any]:
         "what_matters": draw(_opt(TEXT)),
         "strengths": draw(st.lists(TEXT, max_size=3)),
         "early_warning_signs": draw(st.lists(TEXT, max_size=2)),
-        "medication": draw(st.lists(st.sampled_from([
+        "medication": draw(st.lists(st.builds(lambda m, changing: _drop_none({**m, "changing": changing}), st.sampled_from([
             {"name": "lithium", "class": "mood_stabiliser"}, {"name": "sertraline", "class": "antidepressant"},
-            {"name": "clozapine", "class": "antipsychotic"}]), unique_by=lambda m: m["name"], max_size=2)),
+            {"name": "clozapine", "class": "antipsychotic"}]), _opt(st.booleans())), unique_by=lambda m: m["name"], max_size=2)),
         "recent_crisis_days": draw(_opt(st.integers(0, 2000))),
         "advance_statement": draw(_opt(st.builds(lambda who, ok: {"exists": True, "information_sharing": [
             {"with": who, "allowed": ok, "note": "not about medication"}]}, st.sampled_from(ids or ["family"]), st.booleans()))),
@@ -78,6 +78,7 @@ def proposals(draw: st.DrawFn) -> dict[str, Any]:
         "hoped_for_benefits": draw(st.lists(TEXT, unique=True, max_size=3)),
         "concerns": draw(st.lists(st.builds(lambda k, r, t: {"kind": k, "raised_by": r, "text": t},
             st.sampled_from(get_args(vocab.ConcernKind)), st.sampled_from(get_args(vocab.RaisedBy)), TEXT), max_size=4)),
+        "concerns_asked": draw(_opt(st.booleans())),
         "conditions_proposed": draw(st.lists(st.builds(lambda t: {"by": "practitioner", "text": t}, TEXT), max_size=2)),
         "options_considered": draw(st.lists(TEXT, unique=True, max_size=3)),
     })  # fmt: skip
