@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, cast
 
@@ -160,8 +161,8 @@ def _knowledge_of(loaded: LoadedRule) -> _Knowledge | None:
 
 @dataclass
 class _Acc:
-    prompts: dict[str, tuple[tuple[int, tuple[int, int | str]], Prompt]] = field(default_factory=dict)
-    asked: set[str] = field(default_factory=set)  # prompt ids asked even for everyday activities
+    # prompt id -> (conversation order, prompt, set aside for everyday activities)
+    prompts: dict[str, tuple[tuple[int, tuple[int, int | str]], Prompt, bool]] = field(default_factory=dict)
     supports: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     gaps: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     tensions: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -274,9 +275,11 @@ def _trace(
 def _prompt(acc: _Acc, static: _Static, prompt: Prompt, case: dict[str, Any]) -> None:
     """Add the rule's prompt, filled in from the facts of the first firing that shows it."""
     if prompt.id not in acc.prompts:
-        acc.prompts[prompt.id] = (static.prompt_order, _filled(prompt, static.prompt_texts, case))
-    if not static.set_aside:
-        acc.asked.add(prompt.id)
+        acc.prompts[prompt.id] = (
+            static.prompt_order,
+            _filled(prompt, static.prompt_texts, case),
+            static.set_aside,
+        )
     for tension in prompt.tensions:
         acc.tension_prompts[tension].add(prompt.id)
 
@@ -315,7 +318,13 @@ def _filled(prompt: Prompt, texts: tuple[_Template, _Template] | None, case: dic
 
 def render(text: str, case: dict[str, Any], item: dict[str, Any] | None) -> str:
     """Fill ``{scope.field}`` placeholders from the matched facts."""
-    return _Template.parse(text).fill(case, item) if "{" in text else text
+    return _template(text).fill(case, item) if "{" in text else text
+
+
+@lru_cache(maxsize=2048)
+def _template(text: str) -> _Template:
+    """:meth:`_Template.parse`, once per text: a rule's texts are the same on every evaluation."""
+    return _Template.parse(text)
 
 
 def _show(value: Any) -> str:
@@ -375,8 +384,7 @@ def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source
         tensions=(),
         source=_source_ref(source),
     )
-    acc.prompts.setdefault(prompt.id, ((STAGES.index(prompt.stage), (10_000, item_id)), prompt))
-    acc.asked.add(prompt.id)
+    acc.prompts.setdefault(prompt.id, ((STAGES.index(prompt.stage), (10_000, item_id)), prompt, False))
 
 
 def _split_prompts(acc: _Acc, everyday: bool) -> tuple[tuple[Prompt, ...], tuple[Prompt, ...]]:
@@ -386,10 +394,10 @@ def _split_prompts(acc: _Acc, everyday: bool) -> tuple[tuple[Prompt, ...], tuple
     belongs to one rule; the loader checks); principles and tensions point only at the
     prompts to ask.
     """
-    ordered = [p for _, p in sorted(acc.prompts.values(), key=itemgetter(0))]
+    ordered = sorted(acc.prompts.values(), key=itemgetter(0))
     if not everyday:
-        return tuple(ordered), ()
-    return tuple(p for p in ordered if p.id in acc.asked), tuple(p for p in ordered if p.id not in acc.asked)
+        return tuple(p for _, p, _ in ordered), ()
+    return tuple(p for _, p, aside in ordered if not aside), tuple(p for _, p, aside in ordered if aside)
 
 
 def _principles(acc: _Acc, shown: Sequence[Prompt]) -> tuple[Principle, ...]:

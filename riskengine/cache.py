@@ -37,7 +37,7 @@ import yaml
 
 from . import __version__
 
-__all__ = ["ENV", "cache_dir", "load", "store"]
+__all__ = ["ENV", "cache_dir", "entry", "load", "store"]
 
 ENV = "RISKENGINE_CACHE_DIR"
 _DATE, _DATETIME = "\x00date", "\x00datetime"
@@ -69,16 +69,16 @@ def _version() -> str:
     return f"parsed-{__version__}-yaml{yaml.__version__}-py{python}-{code.hexdigest()[:12]}"
 
 
-def _entry(text: str) -> Path | None:
+def entry(text: str) -> Path | None:
+    """The cache file for ``text`` (it may not exist yet), or None when the cache is off."""
     where = cache_dir()
     if where is None:
         return None
     return where / (hashlib.sha256(text.encode("utf-8")).hexdigest() + ".json")
 
 
-def load(text: str) -> Any:
-    """The cached parse of ``text``, or :data:`None` if there is none (or it cannot be read)."""
-    entry = _entry(text)
+def load(entry: Path | None) -> Any:
+    """The parse kept in ``entry``, or :data:`None` if there is none (or it cannot be read)."""
     if entry is None:
         return None
     try:
@@ -93,9 +93,8 @@ def load(text: str) -> Any:
         return None
 
 
-def store(text: str, data: Any) -> None:
-    """Keep the parse of ``text``, if it can be kept exactly; never raises."""
-    entry = _entry(text)
+def store(entry: Path | None, data: Any) -> None:
+    """Keep a parse in ``entry``, if it can be kept exactly; never raises."""
     if entry is None:
         return
     tagged = [False]

@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import Diagnostic, did_you_mean
 from .fields import CASE_SCOPES, FIELDS, FieldSpec, fact_key
-from .ir import AnyOf, Op, Predicate, Test
+from .ir import AnyOf, Op, Predicate, Test, tests_of
 from .source import SourceMap, YamlPath, dotted
 
 __all__ = ["OPERATORS", "CompiledConditions", "compile_conditions", "resolve_field"]
@@ -119,7 +119,7 @@ def _any(value: Any, path: YamlPath, ctx: _Ctx, used: list[str]) -> tuple[str, P
         return None
     if len(parts) != len(value):
         return None
-    tests = tuple(t for _, p in parts for t in (p.tests if isinstance(p, AnyOf) else (p,)))
+    tests = tuple(t for _, p in parts for t in tests_of(p))
     return targets.pop(), AnyOf(tests)
 
 

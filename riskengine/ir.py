@@ -28,6 +28,7 @@ __all__ = [
     "ascii_lower",
     "holds",
     "mentioned",
+    "tests_of",
 ]
 
 Op = Literal[
@@ -78,6 +79,11 @@ class Program:
 
     rules: tuple[CompiledRule, ...]
     fingerprint: str
+
+
+def tests_of(predicate: Predicate) -> tuple[Test, ...]:
+    """The tests a predicate is made of: itself, or the alternatives of an ``any`` group."""
+    return predicate.tests if isinstance(predicate, AnyOf) else (predicate,)
 
 
 def ascii_lower(text: str) -> str:

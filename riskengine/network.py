@@ -73,21 +73,10 @@ class Net:
         self.adj.setdefault(node, set())
 
     def add_edge(self, a: str, b: str, **attrs: Any) -> None:
-        adj = self.adj
-        for node in (a, b):
-            if node not in adj:
-                self.add_node(node)
-        key = (a, b) if a <= b else (b, a)
-        edge = self.edges.get(key)
-        if edge is None:
-            self.edges[key] = attrs
-        else:
-            edge.update(attrs)
-        adj[a].add(b)
-        adj[b].add(a)
+        self.add_edges(((a, b),), **attrs)
 
     def add_edges(self, pairs: Iterable[tuple[str, str]], **attrs: Any) -> None:
-        """:meth:`add_edge` for each pair, each edge with its own copy of ``attrs``."""
+        """Join each pair (adding missing nodes), each edge with its own copy of ``attrs``."""
         edges, adj = self.edges, self.adj
         for a, b in pairs:
             if a not in adj:

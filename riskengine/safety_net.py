@@ -131,19 +131,7 @@ def _need_issue(member: str, issues: tuple[str, ...]) -> NeedIssue:
 
 
 def _merge(requests: Sequence[NeedRequest]) -> tuple[NeedRequest, ...]:
-    key = tuple(requests)
-    try:
-        return _merged(key)
-    except TypeError:  # a request that cannot be hashed (kinds given as a list): merge it uncached
-        return _merged.__wrapped__(key)
-
-
-@lru_cache(maxsize=1024)
-def _merged(requests: tuple[NeedRequest, ...]) -> tuple[NeedRequest, ...]:
-    """Requests merged by role and time, in role then time order.
-
-    Cached: the same rules fire for like proposals, so the same requests recur.
-    """
+    """Requests merged by role and time, in role then time order."""
     groups: dict[tuple[str, str], list[NeedRequest]] = {}
     for request in requests:
         groups.setdefault((request.role, request.when), []).append(request)

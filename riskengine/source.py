@@ -151,7 +151,8 @@ def parse_document(text: str, path: str) -> Document:
     with positions worked out only if a later stage reports a problem; anything unusual
     takes the located reading, which is never cached.
     """
-    data = cache.load(text)
+    kept = cache.entry(text)
+    data = cache.load(kept)
     if data is None:
         try:
             data = yaml.load(text, Loader=_FastLoader)  # a SafeLoader subclass: no arbitrary objects
@@ -159,7 +160,7 @@ def parse_document(text: str, path: str) -> Document:
             return _located(text, path)
         if data is None:
             return _located(text, path)
-        cache.store(text, data)
+        cache.store(kept, data)
     return Document(data, SourceMap(path, text=text), text)
 
 

@@ -22,7 +22,7 @@ from typing import Any, get_args
 from .backends import get_backend
 from .engine import Engine
 from .errors import BackendError, Diagnostic, InputError, Location, did_you_mean
-from .ir import AnyOf, Program
+from .ir import Program, tests_of
 from .loader import RuleBook, find_files, load_rulebook
 from .proposals import proposal_from_data
 from .ruleset import RuleTestCase, RuleTestFile
@@ -216,13 +216,14 @@ def stress_proposal(*programs: Program) -> dict[str, Any]:
     wanted: dict[str, set[str]] = {"words": set()}
     for rule in itertools.chain.from_iterable(p.rules for p in programs):
         for predicate in (*rule.case_tests, *rule.item_tests):
-            for test in predicate.tests if isinstance(predicate, AnyOf) else (predicate,):
+            for test in tests_of(predicate):
                 if test.op in ("includes", "includes_any", "mentions"):
                     values = test.value if isinstance(test.value, tuple) else (test.value,)
                     wanted.setdefault("words" if test.op == "mentions" else test.key, set()).update(values)
     words = " ".join(sorted(wanted["words"])) or "anything"
-    names = sorted(wanted.get("person__medication_names", ())) or ["a medicine"]
-    classes = itertools.cycle(sorted(wanted.get("person__medication_classes", ())) or [None])
+    # Medicines are looked for as taken and as changing; none is marked, so all count as changing.
+    names = sorted(_either(wanted, "medication_names")) or ["a medicine"]
+    classes = itertools.cycle(sorted(_either(wanted, "medication_classes")) or [None])
     return {
         **CASE_DEFAULTS,
         "id": "stress",
@@ -239,6 +240,11 @@ def stress_proposal(*programs: Program) -> dict[str, Any]:
         },
         "plan": {"mitigations": [{"text": words}], "contingency": words},
     }
+
+
+def _either(wanted: dict[str, set[str]], field: str) -> set[str]:
+    """The values rules look for in ``person.<field>`` or ``person.changing_<field>``."""
+    return wanted.get(f"person__{field}", set()) | wanted.get(f"person__changing_{field}", set())
 
 
 def _stress(engines: list[Engine], book: RuleBook) -> list[CaseResult]:

@@ -53,7 +53,7 @@ def test_every_shipped_file_reads_the_same_from_the_cache(cache_in: Path) -> Non
     assert len(files) > 50
     for path in files:
         parsed = read_document(path).data
-        cached = cache.load(path.read_text(encoding="utf-8"))
+        cached = cache.load(cache.entry(path.read_text(encoding="utf-8")))
         assert cached == parsed, path
 
 

@@ -25,7 +25,7 @@ out for the worst fact of each type, taking every child as matching except that
 equality tests of one property against different strings under one parent cannot hold
 together (they count as one child). Whatever order durable-rules pushes children in,
 this is an upper bound on the stack for any fact, not an estimate: a bound of at most
-64 means error 303 cannot happen. ``tests/test_backends.py`` checks the model against
+64 means error 303 cannot happen. ``tests/test_alpha_model.py`` checks the model against
 durable-rules at the edge.
 
 The same walk counts what durable-rules limits per node: children of one node (512
@@ -68,7 +68,7 @@ class _Node:
 
     prop: str | None = None  # the fact property tested (None: the root or a forward node)
     op: str = "root"  # eq, ne, gt …, ex, nex, array, forward
-    value: str = ""  # the compared value as JSON, for sharing and equality groups
+    value: str = ""  # the compared value as a key (a string in quotes, else JSON), for sharing
     hashed: dict[tuple[str, str, str], _Node] = field(default_factory=dict)  # shareable, conditional
     unshared: list[_Node] = field(default_factory=list)  # array tests: conditional, never shared
     listed: list[_Node] = field(default_factory=list)  # $nex and forward nodes

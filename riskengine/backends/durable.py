@@ -58,13 +58,13 @@ import orjson
 from ..errors import BackendError, RulesetError
 from ..facts import FactSet
 from ..fields import CASE_SCOPES, FIELDS, ITEM_SCOPES, fact_key
-from ..ir import AnyOf, CompiledRule, Firing, Predicate, Program, Test, mentioned
+from ..ir import AnyOf, CompiledRule, Firing, Predicate, Program, Test, mentioned, tests_of
 from .alpha import AlphaNetwork
 
 __all__ = ["MAX_PROPERTIES", "MAX_RETIRED", "SID", "STACK_BUDGET", "DurableBackend", "compile_program"]
 
 # Alpha nodes one fact may leave pending in a shard, by the model (durable-rules allows 64;
-# the model is an upper bound, found exact to within one by tests/test_backends.py).
+# the model is an upper bound, found exact to within one by tests/test_alpha_model.py).
 STACK_BUDGET = 60
 MAX_PROPERTIES = 253  # per fact, including id, t and sid
 MAX_RETIRED = 8  # rulesets given up after failures before the backend refuses to go on
@@ -105,7 +105,7 @@ class _Compiled:
 
 
 class _Registry:
-    """The process's compiled programs, their durable rulesets, and the session counter."""
+    """The process's compiled programs, their durable rulesets, and how many were retired."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -134,7 +134,7 @@ class DurableBackend:
             _compiled(program)
 
     def run(self, program: Program, facts: FactSet) -> tuple[Firing, ...]:
-        """Assert the facts into a fresh session per live shard and collect what fires."""
+        """Assert the facts into each live shard's session, collect what fires, and clear it."""
         batch = facts.all()
         if len({_fnv1a_32(f["id"]) for f in batch}) != len(batch):  # D4: ids compared by hash
             raise BackendError("two fact ids share a durable-rules hash")
@@ -191,7 +191,7 @@ def _mention_terms(rules: list[CompiledRule]) -> tuple[tuple[str, frozenset[str]
     terms: dict[str, set[str]] = {}
     for rule in rules:
         for predicate in (*rule.case_tests, *rule.item_tests):
-            for test in _tests(predicate):
+            for test in tests_of(predicate):
                 if test.op == "mentions":
                     terms.setdefault(test.key, set()).update(test.value)
     return tuple((key, frozenset(found)) for key, found in sorted(terms.items()))
@@ -201,9 +201,10 @@ def _compiled(program: Program) -> _Compiled:
     """The program's shards and their index, built (and limits checked) once per process."""
     compiled = _REGISTRY.programs.get(program.fingerprint)
     if compiled is None:
+        definitions = {r.index: _rule(r.scope, r.case_tests, r.item_tests) for r in program.rules}
         shards = [
-            _shard(f"riskengine_{program.fingerprint[:12]}_{n}", members, opened_by)
-            for n, (opened_by, members) in enumerate(_packed(program))
+            _shard(f"riskengine_{program.fingerprint[:12]}_{n}", members, opened_by, definitions)
+            for n, (opened_by, members) in enumerate(_packed(program, definitions))
         ]
         opened: dict[tuple[str, Any], list[int]] = {}
         for position, shard in enumerate(shards):
@@ -223,7 +224,9 @@ def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:
     return {shard.name: json.loads(shard.definition) for shard in _compiled(program).shards}
 
 
-def _packed(program: Program) -> list[tuple[tuple[Any, ...], list[CompiledRule]]]:
+def _packed(
+    program: Program, definitions: dict[int, dict[str, Any]]
+) -> list[tuple[tuple[Any, ...], list[CompiledRule]]]:
     """The program's rules in shards, each with the gate values that open it (none: always runs).
 
     Rules are grouped by gate, ungated rules first, and each group goes into as few
@@ -237,7 +240,7 @@ def _packed(program: Program) -> list[tuple[tuple[Any, ...], list[CompiledRule]]
     packed = [
         (() if gate is None else _opening(gate), shard)
         for gate in sorted(groups, key=lambda g: (g is not None, repr(g)))
-        for shard in _first_fit(groups[gate])
+        for shard in _first_fit(groups[gate], definitions)
     ]
     return packed or [((), [])]
 
@@ -248,17 +251,17 @@ def _opening(gate: Test) -> tuple[tuple[str, Any], ...]:
     return tuple((gate.key, value) for value in values)
 
 
-def _first_fit(rules: list[CompiledRule]) -> list[list[CompiledRule]]:
+def _first_fit(rules: list[CompiledRule], definitions: dict[int, dict[str, Any]]) -> list[list[CompiledRule]]:
     """Each rule in the first shard whose alpha network stays within the budget with it.
 
     A group that fits in one shard (most gated groups) is built once, without trials.
     """
-    definitions = [_rule(rule.scope, rule.case_tests, rule.item_tests) for rule in rules]
-    whole = AlphaNetwork.of({**_fixed_rules(), **{f"r{i}": d for i, d in enumerate(definitions)}})
+    whole = AlphaNetwork.of({**_fixed_rules(), **{f"r{r.index}": definitions[r.index] for r in rules}})
     if not whole.limits.problems(STACK_BUDGET) and not whole.crowded():
         return [rules] if rules else []
     shards: list[tuple[AlphaNetwork, list[CompiledRule]]] = []
-    for rule, definition in zip(rules, definitions, strict=True):
+    for rule in rules:
+        definition = definitions[rule.index]
         for network, members in shards:
             if network.fits(definition, STACK_BUDGET):
                 members.append(rule)
@@ -276,13 +279,18 @@ def _first_fit(rules: list[CompiledRule]) -> list[list[CompiledRule]]:
     return [members for _, members in shards]
 
 
-def _shard(name: str, members: list[CompiledRule], opened_by: tuple[tuple[str, Any], ...]) -> _Shard:
+def _shard(
+    name: str,
+    members: list[CompiledRule],
+    opened_by: tuple[tuple[str, Any], ...],
+    definitions: dict[int, dict[str, Any]],
+) -> _Shard:
     """A shard of rules, with what its facts must carry."""
-    tested = {t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in _tests(p)}
+    tested = {t.key for r in members for p in (*r.case_tests, *r.item_tests) for t in tests_of(p)}
     mentions = _mention_terms(members)
     keys = ("id", "t", *sorted(tested - {"id", "t"}))
     _check_keys({*keys, *(key + _MENTIONED for key, _ in mentions)})
-    rules = {f"r{r.index}": _rule(r.scope, r.case_tests, r.item_tests) for r in members}
+    rules = {f"r{r.index}": definitions[r.index] for r in members}
     return _Shard(
         name,
         orjson.dumps({**rules, **_fixed_rules()}).decode(),
@@ -319,10 +327,6 @@ _GATES = frozenset(
 def _gate(rule: CompiledRule) -> Test | None:
     """The first case test of the activity or the categories: the rule cannot fire unless it holds."""
     return next((t for t in rule.case_tests if isinstance(t, Test) and (t.key, t.op) in _GATES), None)
-
-
-def _tests(predicate: Predicate) -> tuple[Test, ...]:
-    return predicate.tests if isinstance(predicate, AnyOf) else (predicate,)
 
 
 def _handle(shard: _Shard) -> int:
