@@ -232,6 +232,7 @@ def assemble(
             disabled_rules=book.disabled,
         ),
         living_your_life=living,
+        brief=(),
         principles=_principles(acc, prompts),
         tensions=tuple(
             Tension.build(

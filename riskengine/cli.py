@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import os
 import sys
@@ -32,6 +33,11 @@ from .testing import load_test_file, run_rule_tests
 __all__ = ["main"]
 
 EXIT_INTERNAL = 3
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+# Each capability adds its own commands: the module's ``register(sub)`` adds subparsers
+# with ``set_defaults(handler=...)``. These modules import nothing heavy at import time
+# (the handler imports its extra's libraries, and says which extra to install if absent).
+CAPABILITY_COMMANDS: tuple[str, ...] = ()
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: Proposal.model_json_schema(by_alias=True),
     "evaluation": lambda: Evaluation.model_json_schema(by_alias=True),
@@ -83,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("name", choices=sorted(SCHEMAS))
+    for module in CAPABILITY_COMMANDS:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -114,7 +122,8 @@ def main(
     args = _parser().parse_args(argv)
     fmt = getattr(args, "format", "text")
     try:
-        return COMMANDS[args.command](args, out, err)
+        handler: Handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return handler(args, out, err)
     except RiskEngineError as exc:
         err.write(
             (diagnostics_json(exc.diagnostics) if fmt == "json" else diagnostics_text(exc.diagnostics)) + "\n"
@@ -242,7 +251,7 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+COMMANDS: dict[str, Handler] = {
     "evaluate": _evaluate,
     "validate": _validate,
     "test": _test,

@@ -9,7 +9,7 @@ Additive extensions to v1 (no version bump needed, recorded in the README):
 ``safety_net.needs[].fillable_by``, ``safety_net.needs[].issues_by_member``,
 ``single_points_of_failure[].because``, ``could_share``, ``could_share_kinds`` and
 ``cuts_off_services``, ``consent_conflicts[].person_words`` and ``mitigation``, the
-issue values ``rarely_in_contact`` and ``not_known``, and ``prompts_set_aside``.
+issue values ``rarely_in_contact`` and ``not_known``, ``prompts_set_aside`` and ``brief``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .vocab import Jurisdiction, PrincipleId, Role, Stage, TensionId, When
 
 __all__ = [
     "Benefit",
+    "BriefItem",
     "ConsentConflict",
     "DisabledRule",
     "Evaluation",
@@ -110,7 +111,7 @@ class RulesetRef(_Out):
     id: str
     version: str
     sha256: str
-    origin: str = Field(description="the directory the ruleset was loaded from")
+    origin: str = Field(description="where the ruleset came from: shipped, or an overlay (never a path)")
 
 
 class DisabledRule(_Out):
@@ -154,6 +155,22 @@ class Tension(_Out):
     id: TensionId
     because: tuple[str, ...]
     prompts: tuple[str, ...]
+
+
+BriefKind = Literal["consent_conflict", "legal_must", "not_agreed", "persons_words", "next_review"]
+
+
+class BriefItem(_Out):
+    """One of at most five things a ten-minute review starts with, in the order they matter.
+
+    ``stands_for`` holds the ids of the prompts, knowledge items, mitigations or safety-net
+    needs the item sums up, so a reader can open the detail behind it.
+    """
+
+    kind: BriefKind
+    to_practitioner: str
+    to_person: str
+    stands_for: tuple[str, ...] = ()
 
 
 class Prompt(_Out):
@@ -278,6 +295,8 @@ class Evaluation(_Out):
     as_of: dt.date
     provenance: Provenance
     living_your_life: LivingYourLife
+    # What a ten-minute review starts with: at most five items (additive to v1).
+    brief: tuple[BriefItem, ...] = ()
     principles: tuple[Principle, ...]
     tensions: tuple[Tension, ...]
     prompts: tuple[Prompt, ...]

@@ -106,7 +106,7 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
                 Diagnostic(Location(str(directory)), "not-found", "", "no such file or directory")
             )
             continue
-        origin = str(directory if Path(directory).is_dir() else Path(directory).parent)
+        origin = _origin(Path(directory))
         for path in find_files([directory], tests=False):
             ruleset = _load_file(path, origin, problems)
             if ruleset is not None:
@@ -119,6 +119,14 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
     if problems:
         raise RulesetError(problems)
     return book
+
+
+def _origin(directory: Path) -> str:
+    """The rulesets' logical source, never a path: the same rulesets give the same bytes
+    wherever they are read from."""
+    shipped = (Path(__file__).resolve().parent.parent / "rulesets").resolve()
+    where = directory.resolve()
+    return "shipped" if where == shipped or shipped in where.parents else "overlay"
 
 
 def _load_file(path: Path, origin: str, problems: list[Diagnostic]) -> LoadedRuleset | None:

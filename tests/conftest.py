@@ -12,6 +12,14 @@ from riskengine.cache import ENV
 from .paths import CORE
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-goldens",
+        action="store_true",
+        help="rewrite golden files from the current output (review the diff before committing)",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The parse cache lives in a fresh folder for the run (commands run by the tests inherit it),
