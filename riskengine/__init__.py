@@ -32,6 +32,7 @@ from riskengine.errors import (
     Location,
     RiskEngineError,
     RulesetError,
+    Severity,
     diagnostics_json,
     diagnostics_text,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "RuleTestFile",
     "Ruleset",
     "RulesetError",
+    "Severity",
     "TestReport",
     "__version__",
     "default_rulesets_dir",

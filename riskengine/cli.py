@@ -32,6 +32,7 @@ from riskengine import (
     RiskEngineError,
     Ruleset,
     RuleTestFile,
+    Severity,
     __version__,
     diagnostics_json,
     diagnostics_text,
@@ -180,7 +181,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(
             (diagnostics_json(problems) if args.format == "json" else diagnostics_text(problems)) + "\n"
         )
-    if any(p.severity == "error" for p in problems):
+    if any(p.severity is Severity.ERROR for p in problems):
         return EXIT_INVALID
     out.write("ok: " + (", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to check") + "\n")
     return EXIT_OK

@@ -1,9 +1,12 @@
 """Errors as data, and the one exception tree.
 
 Every problem riskengine finds in its input is a :class:`Diagnostic`: a code, a
-message, the dotted field it concerns and, where the input came from a file, the
-1-based line and column. Stages collect all their diagnostics and raise one
-exception carrying them, so a user fixes everything in one pass.
+message, the dotted field it concerns, a :class:`Severity`, a ``hint`` (a likely fix,
+such as "did you mean 'x'?", kept apart from the message so tools can offer it) and,
+where the input came from a file, the 1-based line and column. Stages collect all their
+diagnostics and raise one exception carrying them, so a user fixes everything in one pass.
+
+This module imports nothing from riskengine: every stage may import it.
 
 ::
 
@@ -21,6 +24,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from enum import Enum
 
 __all__ = [
     "EXIT_INTERNAL",
@@ -34,6 +38,8 @@ __all__ = [
     "Location",
     "RiskEngineError",
     "RulesetError",
+    "Severity",
+    "closest",
     "diagnostics_json",
     "diagnostics_text",
     "did_you_mean",
@@ -59,31 +65,48 @@ class Location:
         return self.path
 
 
+class Severity(str, Enum):
+    """How much a diagnostic matters: an ``error`` stops the input being used; a ``warning`` does not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Diagnostic:
-    """One problem found in an input, with where it is and, if known, a fix."""
+    """One problem found in an input, with where it is and, if known, a fix (``hint``)."""
 
     location: Location
     code: str
     field: str
     message: str
-    severity: str = dataclass_field(default="error", compare=False)
+    severity: Severity = dataclass_field(default=Severity.ERROR, compare=False)
+    hint: str = dataclass_field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.severity, Severity):  # accept "error" / "warning" from callers
+            object.__setattr__(self, "severity", Severity(self.severity))
 
     def render(self) -> str:
-        """Format as ``path:line:col: error[code] field: message``."""
+        """Format as ``path:line:col: error[code] field: message; hint``."""
         where = f" {self.field}:" if self.field else ""
-        return f"{self.location}: {self.severity}[{self.code}]{where} {self.message}"
+        hint = f"; {self.hint}" if self.hint else ""
+        return f"{self.location}: {self.severity}[{self.code}]{where} {self.message}{hint}"
 
     def to_dict(self) -> dict[str, object]:
-        """Serialise for ``--format json``."""
+        """Serialise for ``--format json`` (``hint`` is ``""`` when there is none)."""
         return {
             "path": self.location.path,
             "line": self.location.line,
             "column": self.location.column,
-            "severity": self.severity,
+            "severity": self.severity.value,
             "code": self.code,
             "field": self.field,
             "message": self.message,
+            "hint": self.hint,
         }
 
 
@@ -115,12 +138,21 @@ class BackendError(EvaluationError):
     """The rule backend failed or broke one of its invariants."""
 
 
-def did_you_mean(value: object, choices: Sequence[str]) -> str:
-    """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
+def closest(value: object, choices: Sequence[str]) -> str:
+    """The hint ``"did you mean 'x'?"`` for the closest choice, or ``""`` (for ``Diagnostic.hint``)."""
     if not isinstance(value, str):
         return ""
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def did_you_mean(value: object, choices: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` to append to a message, or ``""``.
+
+    Kept for callers that build one message; new code puts :func:`closest` in ``Diagnostic.hint``.
+    """
+    hint = closest(value, choices)
+    return f"; {hint}" if hint else ""
 
 
 def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:

@@ -16,14 +16,14 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
 
 from riskengine.documents.ruleset import RuleTestCase, RuleTestFile
 from riskengine.documents.vocab import Activity, ConcernKind, LegalContext
 from riskengine.engine import Engine
-from riskengine.errors import BackendError, Diagnostic, InputError, Location, diagnostics_text, did_you_mean
+from riskengine.errors import BackendError, Diagnostic, InputError, Location, closest, diagnostics_text
 from riskengine.read.proposal_files import proposal_from_data
 from riskengine.read.shape import validate_model
 from riskengine.read.source import SourceMap, dotted, read_document
@@ -134,10 +134,11 @@ def _run_file(
 ) -> None:
     known = {r.rule.id for r in book.rules} | {d.rule for d in book.disabled}
     if tests.ruleset not in {r.model.id for r in book.rulesets}:
-        message = (
-            f"no ruleset '{tests.ruleset}'{did_you_mean(tests.ruleset, [r.model.id for r in book.rulesets])}"
+        hint = closest(tests.ruleset, [r.model.id for r in book.rulesets])
+        where = source.locate(("ruleset",))
+        report.errors.append(
+            Diagnostic(where, "unknown-ruleset", "ruleset", f"no ruleset '{tests.ruleset}'", hint=hint)
         )
-        report.errors.append(Diagnostic(source.locate(("ruleset",)), "unknown-ruleset", "ruleset", message))
         return
     for i, case in enumerate(tests.cases):
         path = ("cases", i)
@@ -162,8 +163,10 @@ def _unknown_rules(
     for key, rule in named:
         if rule not in known:
             where = (*path, key)
-            message = f"no rule '{rule}'{did_you_mean(rule, sorted(known))}"
-            problems.append(Diagnostic(source.locate(where), "unknown-rule", dotted(where), message))
+            hint = closest(rule, sorted(known))
+            problems.append(
+                Diagnostic(source.locate(where), "unknown-rule", dotted(where), f"no rule '{rule}'", hint=hint)
+            )
     return problems
 
 
@@ -208,8 +211,7 @@ def _relocate(
 ) -> list[Diagnostic]:
     prefix = dotted((*path, "proposal"))
     return [
-        Diagnostic(d.location, d.code, f"{prefix}.{d.field}" if d.field else prefix, d.message, d.severity)
-        for d in diagnostics
+        replace(d, field=f"{prefix}.{d.field}" if d.field else prefix) for d in diagnostics
     ]
 
 

@@ -1,13 +1,15 @@
 """Bad input gets a located error naming file, line, column and field — pinned by golden files.
 
 Each file under ``tests/fixtures/bad/`` has ``<name>.expected.txt`` (what a person sees) and
-``<name>.expected.json`` (what a machine reads) beside it. Regenerate on purpose with
-``RISKENGINE_UPDATE_GOLDEN=1 pytest tests/test_errors.py`` and review the diff.
+``<name>.expected.json`` (what a machine reads) beside it. A missing golden file fails the
+test; regenerate on purpose with ``pytest tests/test_errors.py --regen-goldens`` and review
+the diff.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -37,29 +39,47 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def _golden(path: Path, suffix: str, actual: str) -> str:
+def _golden(path: Path, suffix: str, actual: str, regen: bool) -> str:
+    """The golden file's text; with ``--regen-goldens`` it is rewritten from ``actual`` first."""
     golden = path.with_name(path.name.removesuffix(".yaml") + suffix)
-    if os.environ.get("RISKENGINE_UPDATE_GOLDEN") or not golden.exists():
+    if regen:
         golden.write_text(actual, encoding="utf-8")
+    assert golden.exists(), f"no golden {golden.name}: run pytest --regen-goldens and review the diff"
     return golden.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def regen(request: pytest.FixtureRequest) -> bool:
+    """Whether this run rewrites golden files (``pytest --regen-goldens``)."""
+    return bool(request.config.getoption("--regen-goldens"))
 
 
 class TestGoldenErrors:
     @pytest.mark.parametrize("path", BAD, ids=lambda p: f"{p.parent.name}/{p.name}")
-    def test_text_errors(self, path: Path) -> None:
+    def test_text_errors(self, path: Path, regen: bool) -> None:
         """`riskengine validate` prints every problem as path:line:col: error[code] field: message."""
         code, out, err = _run("validate", str(path.relative_to(ROOT)))
         assert code == 2 and not out
         assert "Traceback" not in err
-        assert err == _golden(path, ".expected.txt", err)
+        assert err == _golden(path, ".expected.txt", err, regen)
         assert all(line.count(":") >= 3 for line in err.splitlines())
 
     @pytest.mark.parametrize("path", BAD, ids=lambda p: f"{p.parent.name}/{p.name}")
-    def test_json_errors(self, path: Path) -> None:
-        """With --format json the same problems come as data with path, line, column, code and field."""
+    def test_json_errors(self, path: Path, regen: bool) -> None:
+        """With --format json the same problems come as data with path, line, column, code, field and hint."""
         code, _, err = _run("validate", "--format", "json", str(path.relative_to(ROOT)))
         assert code == 2
-        assert err == _golden(path, ".expected.json", err)
+        assert err == _golden(path, ".expected.json", err, regen)
+        problems = json.loads(err)
+        assert all(p["severity"] in {"error", "warning"} for p in problems)
+        assert not any("did you mean" in p["message"] for p in problems)  # hints are data of their own
+
+    def test_a_missing_golden_fails(self, tmp_path: Path) -> None:
+        """Without --regen-goldens, a bad-input file with no golden beside it fails instead of writing one."""
+        bad = tmp_path / "new.yaml"
+        with pytest.raises(AssertionError, match="no golden"):
+            _golden(bad, ".expected.txt", "anything", regen=False)
+        assert not (tmp_path / "new.expected.txt").exists()
 
 
 _BREAKS: list[tuple[str, Any]] = [
@@ -91,7 +111,8 @@ class TestInvalidProposals:
             proposal_from_data(document.data, document.source)
         (d,) = caught.value.diagnostics
         assert (d.location.line, d.location.column, d.field) == (8, 14, "proposal.concerns[0].kind")
-        assert "did you mean 'money'" in d.message
+        assert d.hint == "did you mean 'money'?"
+        assert d.render().endswith("'moneyy' is not in the vocabulary; did you mean 'money'?")
 
     def test_missing_file_is_a_located_error(self) -> None:
         """A proposal path that does not exist is an error naming the path, exit code 2."""

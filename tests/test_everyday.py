@@ -115,7 +115,7 @@ def test_an_unknown_choice_is_a_located_ruleset_error(tmp_path: Path) -> None:
         Engine.from_paths([tmp_path])
     (problem,) = caught.value.diagnostics
     assert problem.field.endswith("then.prompt.everyday") and problem.location.line == 28
-    assert problem.message == "'skip' is not in the vocabulary; choose one of: ask, set_aside"
+    assert (problem.message, problem.hint) == ("'skip' is not in the vocabulary", "choose one of: ask, set_aside")
 
 
 class TestShipped:

@@ -1,10 +1,18 @@
 """The YAML rule language: the shape of a ruleset file and of its test file.
 
-A ruleset has an id, a version, a title, the sources its rules cite, and rules.
+A ruleset has an id, a version, a title, the sources its rules cite, optional
+``applies_when`` conditions that every one of its rules shares (the gate), and rules.
 A rule has a stable id, the source it comes from, optional ``for_each`` (one of
 the item scopes), ``when`` conditions, a ``because`` sentence and ``then``
 outcomes. Conditions are checked against ``fields.FIELDS`` by the loader; this
 module only fixes the shape. See ``docs/rule-language.md`` for authors.
+
+Sources are shared: ``sources.yaml`` beside the rulesets (a :class:`SourceLibrary`)
+defines each source once, and a ruleset cites it by id (a :class:`Citation`, which may
+name the part cited and when it was checked). A ruleset may still define a source
+inline (an organisation's own, or the form before the library existed).
+
+This module may import ``documents.vocab`` and pydantic only.
 """
 
 from __future__ import annotations
@@ -12,12 +20,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, field_validator, model_validator
 
 from riskengine.documents.vocab import ConcernKind, Jurisdiction, PrincipleId, Role, Stage, TensionId, When
 
 __all__ = [
+    "SOURCES_FILE",
     "Benefit",
+    "Citation",
     "Disable",
     "KnowledgeOut",
     "LivingYourLifeOut",
@@ -29,8 +39,11 @@ __all__ = [
     "RuleTestFile",
     "Ruleset",
     "Source",
+    "SourceLibrary",
     "Then",
 ]
+
+SOURCES_FILE = "sources.yaml"  # the shared sources, at the top of a rulesets folder
 
 Id = Annotated[str, Strict(), Field(pattern=r"^[a-z0-9]([a-z0-9_.\-]*[a-z0-9])?$", max_length=120)]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=2000)]
@@ -53,6 +66,47 @@ class Source(_Model):
     section: Text | None = None
     checked: Date | None = None
     review_by: Date | None = None
+
+
+class Citation(_Model):
+    """A source from the shared library, cited by id; optionally the part cited and when it was checked.
+
+    ``id`` is the name the ruleset's rules use; ``cites`` is the library id when it differs
+    (two citations of different parts of one source need two names).
+    """
+
+    id: Id
+    cites: Id | None = None
+    section: Text | None = None
+    checked: Date | None = None
+    review_by: Date | None = None
+
+    @property
+    def library_id(self) -> str:
+        """The id of the cited source in the library."""
+        return self.cites or self.id
+
+
+# The tags are in brackets so the shape stage knows them for pydantic's names, not fields.
+_DEFINE, _CITE = "(define)", "(cite)"
+
+
+def _source_kind(value: Any) -> str:
+    """A full source if it has a title, else a citation of a shared one."""
+    if isinstance(value, Source | Citation):
+        return _DEFINE if isinstance(value, Source) else _CITE
+    return _DEFINE if isinstance(value, dict) and "title" in value else _CITE
+
+
+SourceEntry = Annotated[
+    Annotated[Source, Tag(_DEFINE)] | Annotated[Citation, Tag(_CITE)], Discriminator(_source_kind)
+]
+
+
+class SourceLibrary(_Model):
+    """``sources.yaml``: every source, defined once, for rulesets to cite by id."""
+
+    sources: tuple[Source, ...] = Field(min_length=1)
 
 
 class PromptOut(_Model):
@@ -179,9 +233,18 @@ class Ruleset(_Model):
     version: Annotated[str, Strict(), Field(pattern=r"^\d+\.\d+\.\d+$")]
     title: Text
     description: Annotated[str, Strict()] | None = None
-    sources: tuple[Source, ...] = Field(min_length=1)
+    sources: tuple[SourceEntry, ...] = Field(min_length=1)
+    applies_when: tuple[dict[str, Any], ...] = ()
     rules: tuple[Rule, ...] = ()
     disable: tuple[Disable, ...] = ()
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _cite_by_bare_id(cls, value: Any) -> Any:
+        """Accept ``- felton2018`` for ``- {id: felton2018}``."""
+        if isinstance(value, list):
+            return [{"id": v} if isinstance(v, str) else v for v in value]
+        return value
 
 
 class RuleTestCase(_Model):

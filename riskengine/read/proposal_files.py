@@ -8,7 +8,7 @@ from typing import Any
 
 from riskengine.documents.proposal import Proposal
 from riskengine.documents.vocab import NETWORK_KINDS
-from riskengine.errors import Diagnostic, InputError, did_you_mean
+from riskengine.errors import Diagnostic, InputError, Severity, closest
 from riskengine.read.shape import validate_model
 from riskengine.read.source import SourceMap, YamlPath, dotted, parse_document, read_document
 
@@ -52,8 +52,9 @@ def proposal_from_data(data: Any, source: SourceMap | None = None) -> Proposal:
 def _cross_checks(p: Proposal, source: SourceMap) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
 
-    def fail(path: YamlPath, code: str, message: str) -> None:
-        problems.append(Diagnostic(source.locate(path), code, dotted(path), message))
+    def fail(path: YamlPath, code: str, problem: tuple[str, str] | str) -> None:
+        message, hint = (problem, "") if isinstance(problem, str) else problem
+        problems.append(Diagnostic(source.locate(path), code, dotted(path), message, hint=hint))
 
     ids = [m.id for m in p.network]
     seen: set[str] = {"person"}  # a set, so the check stays linear in the number of members
@@ -83,8 +84,9 @@ def _cross_checks(p: Proposal, source: SourceMap) -> list[Diagnostic]:
     return problems
 
 
-def _unknown(value: str, choices: list[str]) -> str:
-    return f"'{value}' is not in the network{did_you_mean(value, choices)}"
+def _unknown(value: str, choices: list[str]) -> tuple[str, str]:
+    """The message and hint for a name that is not in the network."""
+    return f"'{value}' is not in the network", closest(value, choices)
 
 
 def proposal_warnings(p: Proposal, source: SourceMap | None = None) -> list[Diagnostic]:
@@ -93,8 +95,9 @@ def proposal_warnings(p: Proposal, source: SourceMap | None = None) -> list[Diag
     out = []
     for i, member in enumerate(p.network):
         if member.kind == "other" and member.kind_label and member.kind_label not in NETWORK_KINDS:
-            hint = did_you_mean(member.kind_label, NETWORK_KINDS)
-            message = f"kind '{member.kind_label}' is not in the vocabulary, read as 'other'{hint}"
+            hint = closest(member.kind_label, NETWORK_KINDS)
+            message = f"kind '{member.kind_label}' is not in the vocabulary, read as 'other'"
             path = ("network", i, "kind")
-            out.append(Diagnostic(source.locate(path), "open-kind", dotted(path), message, "warning"))
+            where = source.locate(path)
+            out.append(Diagnostic(where, "open-kind", dotted(path), message, Severity.WARNING, hint))
     return out

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from riskengine.errors import Diagnostic, did_you_mean
+from riskengine.errors import Diagnostic, closest
 from riskengine.read.source import SourceMap, YamlPath, dotted
 
 __all__ = ["validate_model"]
@@ -73,20 +73,20 @@ def _one(
     kind = first["type"]
     if kind == "extra_forbidden":
         known = _fields_of(model, path[:-1])
-        hint = did_you_mean(path[-1], known)
-        message = f"unknown field '{path[-1]}'{hint}"
-        return Diagnostic(source.locate(path, key=True), "unknown-field", dotted(path), message)
+        message = f"unknown field '{path[-1]}'"
+        where = source.locate(path, key=True)
+        return Diagnostic(where, "unknown-field", dotted(path), message, hint=closest(path[-1], known))
     if kind == "missing":
         message = "this field is required"
         return Diagnostic(source.locate(path[:-1]), "missing-field", dotted(path), message)
     if kind in {"literal_error", "enum"}:
         choices = _QUOTED.findall(str(first.get("ctx", {}).get("expected", "")))
         value = first.get("input")
-        hint = did_you_mean(value, choices)
+        hint = closest(value, choices)
         if not hint and 1 < len(choices) <= _LISTED:  # nothing close: a short list says what would do
-            hint = f"; choose one of: {', '.join(choices)}"
-        message = f"'{value}' is not in the vocabulary{hint}"
-        return Diagnostic(source.locate(path), "unknown-value", dotted(path), message)
+            hint = f"choose one of: {', '.join(choices)}"
+        message = f"'{value}' is not in the vocabulary"
+        return Diagnostic(source.locate(path), "unknown-value", dotted(path), message, hint=hint)
     message = "; or ".join(dict.fromkeys(_message(e) for e in errors))
     return Diagnostic(source.locate(path), "invalid-value", dotted(path), message)
 

@@ -120,7 +120,7 @@ def _knowledge_of(loaded: LoadedRule) -> _Knowledge | None:
     k = loaded.rule.then.knowledge
     if k is None:
         return None
-    source = next(s for s in loaded.ruleset.model.sources if s.id == k.source)
+    source = loaded.ruleset.cited_source(k.source)
     ref = _source_ref(source)
     if k.section:
         ref = SourceRef.build(**{**dict(ref), "section": k.section})

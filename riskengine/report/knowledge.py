@@ -51,7 +51,7 @@ def knowledge_catalogue(book: RuleBook) -> list[CatalogueEntry]:
         k = loaded.rule.then.knowledge
         if k is None:
             continue
-        source = next(s for s in loaded.ruleset.model.sources if s.id == k.source)
+        source = loaded.ruleset.cited_source(k.source)
         entries.append(CatalogueEntry(
             id=k.id or loaded.rule.id, rule=loaded.rule.id, ruleset=loaded.ruleset.ref, topic=k.topic,
             weight=k.weight, jurisdictions=k.jurisdictions, source_title=source.title,

@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskengine.errors import Diagnostic, did_you_mean
+from riskengine.errors import Diagnostic, closest
 from riskengine.read.source import SourceMap, YamlPath, dotted
 from riskengine.rules.fields import CASE_SCOPES, FIELDS, FieldSpec, fact_key
 from riskengine.rules.ir import AnyOf, Op, Predicate, Test, tests_of
 
-__all__ = ["OPERATORS", "CompiledConditions", "compile_conditions", "resolve_field"]
+__all__ = ["OPERATORS", "CompiledConditions", "Unresolved", "compile_conditions", "resolve_field"]
 
 OPERATORS: dict[str, Op] = {
     "is": "eq",
@@ -61,18 +61,27 @@ class _Ctx:
     source: SourceMap
     problems: list[Diagnostic]
 
-    def fail(self, path: YamlPath, code: str, message: str, *, key: bool = False) -> None:
-        self.problems.append(Diagnostic(self.source.locate(path, key=key), code, dotted(path), message))
+    def fail(self, path: YamlPath, code: str, message: str, *, key: bool = False, hint: str = "") -> None:
+        where = self.source.locate(path, key=key)
+        self.problems.append(Diagnostic(where, code, dotted(path), message, hint=hint))
 
 
-def resolve_field(name: str, scope: str | None) -> tuple[str, FieldSpec] | str:
-    """Return ``(scope, spec)`` for ``scope.field``, or a message saying what is wrong."""
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """Why a field name does not resolve, and a likely fix."""
+
+    message: str
+    hint: str = ""
+
+
+def resolve_field(name: str, scope: str | None) -> tuple[str, FieldSpec] | Unresolved:
+    """Return ``(scope, spec)`` for ``scope.field``, or what is wrong with the name."""
     head, _, tail = name.partition(".")
     if head in FIELDS and tail in FIELDS[head]:
         if head not in CASE_SCOPES and head != scope:
-            return f"'{name}' needs `for_each: {head}` on the rule"
+            return Unresolved(f"'{name}' needs `for_each: {head}` on the rule")
         return head, FIELDS[head][tail]
-    return f"unknown field '{name}'{did_you_mean(name, ALL_FIELDS)}"
+    return Unresolved(f"unknown field '{name}'", closest(name, ALL_FIELDS))
 
 
 def compile_conditions(
@@ -128,8 +137,8 @@ def _field_test(
 ) -> tuple[str, Predicate] | None:
     resolved = resolve_field(name, ctx.scope)
     key_path = (*path, name)
-    if isinstance(resolved, str):
-        ctx.fail(key_path, "unknown-field", resolved, key=True)
+    if isinstance(resolved, Unresolved):
+        ctx.fail(key_path, "unknown-field", resolved.message, key=True, hint=resolved.hint)
         return None
     scope, spec = resolved
     op, operand, value_path = _operator(value, key_path, ctx)
@@ -162,8 +171,9 @@ def _operator(value: Any, path: YamlPath, ctx: _Ctx) -> tuple[Op | None, Any, Ya
             ctx.fail(
                 (*path, word),
                 "bad-condition",
-                f"unknown operator '{word}'{did_you_mean(word, list(OPERATORS))}",
+                f"unknown operator '{word}'",
                 key=True,
+                hint=closest(word, list(OPERATORS)),
             )
             return None, None, path
         return OPERATORS[word], operand, (*path, word)
@@ -209,9 +219,8 @@ def _value_ok(value: Any, spec: FieldSpec, path: YamlPath, ctx: _Ctx) -> bool:
         ctx.fail(path, "type-mismatch", f"expected {expected}, got {value!r}")
         return False
     if spec.vocab is not None and value not in spec.vocab:
-        ctx.fail(
-            path, "unknown-value", f"'{value}' is not in the vocabulary{did_you_mean(value, spec.vocab)}"
-        )
+        message = f"'{value}' is not in the vocabulary"
+        ctx.fail(path, "unknown-value", message, hint=closest(value, spec.vocab))
         return False
     return True
 

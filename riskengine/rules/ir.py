@@ -2,7 +2,9 @@
 
 A :class:`Program` is a tuple of :class:`CompiledRule`. A rule's ``case_tests``
 are tested on the case fact; if it has a ``scope``, its ``item_tests`` are tested
-on each fact of that scope and it fires once per matching item. A backend returns
+on each fact of that scope and it fires once per matching item. A rule's ``gate``
+is the part of its ``case_tests`` its ruleset declares for all its rules
+(``applies_when``): backends may index rules by it, and need not look for it. A backend returns
 the firings as sorted ``(rule index, item fact id or None)`` pairs.
 
 Semantics every backend must keep (durable-rules' own, checked by parity tests):
@@ -69,8 +71,9 @@ class CompiledRule:
     rule_id: str
     ruleset: str
     scope: str | None
-    case_tests: tuple[Predicate, ...]
+    case_tests: tuple[Predicate, ...]  # the gate's tests first
     item_tests: tuple[Predicate, ...]
+    gate: tuple[Predicate, ...] = ()  # the ruleset's ``applies_when``, also in ``case_tests``
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,16 @@
 Rulesets load from one or more directories (shipped first, then local overlays).
 Any ruleset may switch off rules of another by id with a reason (``disable:``);
 what was switched off, by whom and why is kept for the evaluation's provenance.
+
+Sources come from ``sources.yaml`` files (the shipped one, and one at the top of each
+directory loaded): each source is defined once and rulesets cite it by id. A ruleset's
+``applies_when`` conditions hold for every rule in it: they are compiled in front of
+each rule's own and kept apart in the IR as the rule's ``gate``.
+
+Rule ids are global: the same id in two rulesets (two organisations' overlays, say) is
+an error at the second, naming where the first is, never a silent shadowing.
+
+May import: errors, documents, read, rules.
 """
 
 from __future__ import annotations
@@ -14,18 +24,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from riskengine.documents.evaluation import DisabledRule, RulesetRef
-from riskengine.documents.ruleset import Rule, Ruleset, Source
+from riskengine.documents.ruleset import SOURCES_FILE, Citation, Rule, Ruleset, Source, SourceLibrary
 from riskengine.documents.vocab import NETWORK_KINDS
-from riskengine.errors import Diagnostic, InputError, Location, RulesetError, did_you_mean
+from riskengine.errors import Diagnostic, InputError, Location, RulesetError, closest
 from riskengine.read.shape import validate_model
 from riskengine.read.source import Document, SourceMap, YamlPath, dotted, read_document
-from riskengine.rules.conditions import compile_conditions, resolve_field
+from riskengine.rules.conditions import CompiledConditions, Unresolved, compile_conditions, resolve_field
 from riskengine.rules.fields import CASE_SCOPES, PHASE2_SCOPES
-from riskengine.rules.ir import CompiledRule, Program
-from riskengine.rules.shipped import origin_of
+from riskengine.rules.ir import CompiledRule, Predicate, Program
+from riskengine.rules.shipped import default_rulesets_dir, origin_of
 from riskengine.rules.templates import placeholder_names
 
-__all__ = ["LoadedRule", "LoadedRuleset", "RuleBook", "find_files", "load_rulebook"]
+__all__ = ["LoadedRule", "LoadedRuleset", "RuleBook", "SharedSource", "find_files", "load_library", "load_rulebook"]
 
 _RULE_FILE = re.compile(r".*\.ya?ml$")
 
@@ -39,6 +49,11 @@ class LoadedRuleset:
     origin: str
     sha256: str
     source: SourceMap
+    cited: tuple[Source, ...] = ()  # its sources, citations resolved, each under the name its rules use
+
+    def cited_source(self, name: str) -> Source:
+        """The source this ruleset's rules call ``name`` (the loader has checked it exists)."""
+        return next(s for s in self.cited if s.id == name)
 
     @property
     def ref(self) -> str:
@@ -82,8 +97,19 @@ class RuleBook:
     late_program: Program = field(default_factory=lambda: Program((), ""))
 
 
+@dataclass(frozen=True, slots=True)
+class SharedSource:
+    """A source defined in a ``sources.yaml``, with where."""
+
+    model: Source
+    location: Location
+
+
 def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
-    """Ruleset files (or, with ``tests``, their ``*.test.yaml`` files) under ``paths``."""
+    """Ruleset files (or, with ``tests``, their ``*.test.yaml`` files) under ``paths``.
+
+    ``sources.yaml`` is the shared sources, not a ruleset: it is never listed.
+    """
     found: list[Path] = []
     for root in map(Path, paths):
         candidates = [root] if root.is_file() else sorted(root.rglob("*"))
@@ -91,16 +117,47 @@ def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
             if (
                 path.is_file()
                 and _RULE_FILE.match(path.name)
+                and path.name != SOURCES_FILE
                 and path.name.endswith((".test.yaml", ".test.yml")) == tests
             ):
                 found.append(path)
     return found
 
 
+def _library_files(paths: Sequence[Path | str]) -> list[Path]:
+    """The shipped ``sources.yaml``, then one at the top of each directory or named directly."""
+    candidates = [default_rulesets_dir() / SOURCES_FILE]
+    for path in map(Path, paths):
+        candidates.append(path / SOURCES_FILE if path.is_dir() else path)
+    unique = {p.resolve(): p for p in candidates if p.name == SOURCES_FILE and p.is_file()}
+    return list(unique.values())
+
+
+def load_library(paths: Sequence[Path | str], problems: list[Diagnostic]) -> dict[str, SharedSource]:
+    """Every shared source the rulesets under ``paths`` may cite, by id; problems are appended."""
+    library: dict[str, SharedSource] = {}
+    for path in _library_files(paths):
+        try:
+            document = read_document(path)
+        except InputError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        model, shape_problems = validate_model(SourceLibrary, document.data, document.source)
+        problems.extend(shape_problems)
+        for i, source in enumerate(model.sources if model else ()):
+            where = document.source.locate(("sources", i, "id"))
+            first = library.setdefault(source.id, SharedSource(source, where))
+            if first.location != where:
+                message = f"source id '{source.id}' is already defined at {first.location}"
+                problems.append(Diagnostic(where, "duplicate-id", dotted(("sources", i, "id")), message))
+    return library
+
+
 def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
     """Load every ruleset under ``directories``; raise :class:`RulesetError` listing all problems."""
     problems: list[Diagnostic] = []
     loaded: list[LoadedRuleset] = []
+    library = load_library(directories, problems)
     for directory in directories:
         if not Path(directory).exists():
             problems.append(
@@ -109,7 +166,7 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
             continue
         origin = origin_of(Path(directory))
         for path in find_files([directory], tests=False):
-            ruleset = _load_file(path, origin, problems)
+            ruleset = _load_file(path, origin, library, problems)
             if ruleset is not None:
                 loaded.append(ruleset)
     if not loaded and not problems:
@@ -122,7 +179,9 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
     return book
 
 
-def _load_file(path: Path, origin: str, problems: list[Diagnostic]) -> LoadedRuleset | None:
+def _load_file(
+    path: Path, origin: str, library: dict[str, SharedSource], problems: list[Diagnostic]
+) -> LoadedRuleset | None:
     try:
         document = read_document(path)
     except InputError as exc:
@@ -132,12 +191,45 @@ def _load_file(path: Path, origin: str, problems: list[Diagnostic]) -> LoadedRul
     problems.extend(shape_problems)
     if model is None:
         return None
-    return _loaded(model, document, origin)
+    cited = _cited(model, document.source, library, problems)
+    return _loaded(model, document, origin, cited)
 
 
-def _loaded(model: Ruleset, document: Document, origin: str) -> LoadedRuleset:
+def _loaded(model: Ruleset, document: Document, origin: str, cited: tuple[Source, ...]) -> LoadedRuleset:
     digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
-    return LoadedRuleset(model, document.source.path, origin, digest, document.source)
+    return LoadedRuleset(model, document.source.path, origin, digest, document.source, cited)
+
+
+def _cited(
+    model: Ruleset, source: SourceMap, library: dict[str, SharedSource], problems: list[Diagnostic]
+) -> tuple[Source, ...]:
+    """The ruleset's sources under the names its rules use: citations resolved in the library."""
+    out: dict[str, Source] = {}
+    for i, entry in enumerate(model.sources):
+        if entry.id in out:
+            where = source.locate(("sources", i, "id"))
+            message = f"source '{entry.id}' is listed twice in this ruleset"
+            problems.append(Diagnostic(where, "duplicate-id", dotted(("sources", i, "id")), message))
+            continue
+        resolved = entry if isinstance(entry, Source) else _resolve(entry, i, source, library, problems)
+        if resolved is not None:
+            out[entry.id] = resolved
+    return tuple(out.values())
+
+
+def _resolve(
+    citation: Citation, i: int, source: SourceMap, library: dict[str, SharedSource], problems: list[Diagnostic]
+) -> Source | None:
+    """The shared source a citation names, narrowed to the part cited and when it was checked."""
+    shared = library.get(citation.library_id)
+    if shared is None:
+        path: YamlPath = ("sources", i, "cites" if citation.cites else "id")
+        message = f"no source '{citation.library_id}' in {SOURCES_FILE}"
+        hint = closest(citation.library_id, sorted(library))
+        problems.append(Diagnostic(source.locate(path), "unknown-source", dotted(path), message, hint=hint))
+        return None
+    narrowed = {k: getattr(citation, k) for k in ("section", "checked", "review_by") if getattr(citation, k)}
+    return shared.model.model_copy(update={"id": citation.id, **narrowed})
 
 
 def _check_unique_rulesets(loaded: list[LoadedRuleset]) -> list[Diagnostic]:
@@ -151,29 +243,23 @@ def _check_unique_rulesets(loaded: list[LoadedRuleset]) -> list[Diagnostic]:
     return problems
 
 
-def _diag(ruleset: LoadedRuleset, path: YamlPath, code: str, message: str) -> Diagnostic:
-    return Diagnostic(ruleset.source.locate(path), code, dotted(path), message)
+def _diag(ruleset: LoadedRuleset, path: YamlPath, code: str, message: str, hint: str = "") -> Diagnostic:
+    return Diagnostic(ruleset.source.locate(path), code, dotted(path), message, hint=hint)
 
 
 def _semantics(loaded: list[LoadedRuleset], problems: list[Diagnostic]) -> RuleBook:
-    owners: dict[str, tuple[LoadedRuleset, int]] = {}
-    for ruleset in loaded:
-        for i, rule in enumerate(ruleset.model.rules):
-            if rule.id in owners:
-                first = owners[rule.id][0]
-                message = f"rule id '{rule.id}' is already used in {first.path}"
-                problems.append(_diag(ruleset, ("rules", i, "id"), "duplicate-id", message))
-            else:
-                owners[rule.id] = (ruleset, i)
+    owners = _rule_owners(loaded, problems)
     disabled = _disabled(loaded, owners, problems)
     problems.extend(_check_outcome_ids(loaded))
+    off = {d.rule for d in disabled}
     rules: list[LoadedRule] = []
     compiled: list[CompiledRule] = []
     for ruleset in loaded:
+        gate = _gate(ruleset, problems)
         for i, rule in enumerate(ruleset.model.rules):
-            if rule.id in {d.rule for d in disabled} or owners.get(rule.id, (None, -1))[0] is not ruleset:
+            if rule.id in off or owners.get(rule.id, (None, -1))[0] is not ruleset:
                 continue
-            result = _compile_rule(ruleset, i, rule, len(compiled), problems)
+            result = _compile_rule(ruleset, gate, i, rule, len(compiled), problems)
             if result is not None:
                 rules.append(result[0])
                 compiled.append(result[1])
@@ -190,6 +276,30 @@ def _semantics(loaded: list[LoadedRuleset], problems: list[Diagnostic]) -> RuleB
     return RuleBook(tuple(loaded), ordered, disabled_sorted, program, late_program)
 
 
+def _rule_owners(loaded: list[LoadedRuleset], problems: list[Diagnostic]) -> dict[str, tuple[LoadedRuleset, int]]:
+    """Each rule id's ruleset and position; a second use of an id is an error naming the first."""
+    owners: dict[str, tuple[LoadedRuleset, int]] = {}
+    for ruleset in loaded:
+        for i, rule in enumerate(ruleset.model.rules):
+            if rule.id not in owners:
+                owners[rule.id] = (ruleset, i)
+                continue
+            first, j = owners[rule.id]
+            where = first.source.locate(("rules", j, "id"))
+            message = f"rule id '{rule.id}' is already used in ruleset '{first.model.id}' at {where}"
+            hint = "rule ids are shared by every ruleset loaded: start yours with your ruleset's id"
+            at = ruleset.source.locate(("rules", i, "id"))
+            problems.append(Diagnostic(at, "duplicate-id", dotted(("rules", i, "id")), message, hint=hint))
+    return owners
+
+
+def _gate(ruleset: LoadedRuleset, problems: list[Diagnostic]) -> CompiledConditions:
+    """The ruleset's ``applies_when``, compiled once: case tests every one of its rules shares."""
+    gate, found = compile_conditions(ruleset.model.applies_when, None, ("applies_when",), ruleset.source)
+    problems.extend(found)
+    return gate
+
+
 def _disabled(
     loaded: list[LoadedRuleset],
     owners: dict[str, tuple[LoadedRuleset, int]],
@@ -199,8 +309,9 @@ def _disabled(
     for ruleset in loaded:
         for i, entry in enumerate(ruleset.model.disable):
             if entry.rule not in owners:
-                message = f"no rule '{entry.rule}' to disable{did_you_mean(entry.rule, list(owners))}"
-                problems.append(_diag(ruleset, ("disable", i, "rule"), "unknown-rule", message))
+                message = f"no rule '{entry.rule}' to disable"
+                hint = closest(entry.rule, list(owners))
+                problems.append(_diag(ruleset, ("disable", i, "rule"), "unknown-rule", message, hint))
                 continue
             target = owners[entry.rule][0]
             out.append(DisabledRule(rule=entry.rule, ruleset=target.ref, by=ruleset.ref, reason=entry.reason))
@@ -226,7 +337,12 @@ def _check_outcome_ids(loaded: list[LoadedRuleset]) -> list[Diagnostic]:
 
 
 def _compile_rule(
-    ruleset: LoadedRuleset, i: int, rule: Rule, index: int, problems: list[Diagnostic]
+    ruleset: LoadedRuleset,
+    gate: CompiledConditions,
+    i: int,
+    rule: Rule,
+    index: int,
+    problems: list[Diagnostic],
 ) -> tuple[LoadedRule, CompiledRule] | None:
     base: YamlPath = ("rules", i)
     before = len(problems)
@@ -237,8 +353,11 @@ def _compile_rule(
     problems.extend(found)
     if len(problems) > before:
         return None
-    compiled = CompiledRule(index, rule.id, ruleset.ref, rule.for_each, tuple(tests.case), tuple(tests.item))
-    used = tuple(dict.fromkeys(tests.used))
+    gated: tuple[Predicate, ...] = tuple(gate.case)
+    case = (*gated, *(t for t in tests.case if t not in gated))
+    compiled = CompiledRule(index, rule.id, ruleset.ref, rule.for_each, case, tuple(tests.item), gated)
+    # The trace names the gate's fields first, unless the rule restates them where it tests them.
+    used = tuple(dict.fromkeys([*(f for f in gate.used if f not in tests.used), *tests.used]))
     phase = _phase(ruleset, rule, base, used, problems)
     if phase is None:
         return None
@@ -268,37 +387,38 @@ def _phase(
 def _sources(
     ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problems: list[Diagnostic]
 ) -> tuple[Source, ...]:
-    by_id = {s.id: s for s in ruleset.model.sources}
+    by_id = {s.id: s for s in ruleset.cited}
+    names = [e.id for e in ruleset.model.sources]
     found = []
     for j, source_id in enumerate(rule.source):
         if source_id in by_id:
             found.append(by_id[source_id])
-        else:
-            message = (
-                f"no source '{source_id}' in this ruleset's sources{did_you_mean(source_id, list(by_id))}"
-            )
-            problems.append(_diag(ruleset, (*base, "source", j), "unknown-source", message))
+        elif source_id not in names:  # a listed source that did not resolve is reported where it is listed
+            message = f"no source '{source_id}' in this ruleset's sources"
+            hint = closest(source_id, names)
+            problems.append(_diag(ruleset, (*base, "source", j), "unknown-source", message, hint))
     return tuple(found)
 
 
 def _check_outcomes(ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problems: list[Diagnostic]) -> None:
-    by_id = {s.id: s for s in ruleset.model.sources}
+    by_id = {s.id: s for s in ruleset.cited}
+    names = [e.id for e in ruleset.model.sources]
     knowledge = rule.then.knowledge
     if knowledge is not None:
         where = (*base, "then", "knowledge", "source")
         source = by_id.get(knowledge.source)
-        if source is None:
-            hint = did_you_mean(knowledge.source, list(by_id))
-            problems.append(_diag(ruleset, where, "unknown-source", f"no source '{knowledge.source}'{hint}"))
-        elif not (source.checked and source.review_by and (source.url or source.citation)):
+        if source is None and knowledge.source not in names:
+            hint = closest(knowledge.source, names)
+            problems.append(_diag(ruleset, where, "unknown-source", f"no source '{knowledge.source}'", hint))
+        elif source is not None and not (source.checked and source.review_by and (source.url or source.citation)):
             message = f"knowledge needs a source with url or citation, checked and review_by; '{source.id}' lacks one"
             problems.append(_diag(ruleset, where, "unsourced-knowledge", message))
     need = rule.then.safety_net_need
     for j, kind in enumerate(need.kinds or () if need else ()):
         if kind not in NETWORK_KINDS:
             where = (*base, "then", "safety_net_need", "kinds", j)
-            message = f"'{kind}' is not a relationship kind{did_you_mean(kind, NETWORK_KINDS)}"
-            problems.append(_diag(ruleset, where, "unknown-value", message))
+            message = f"'{kind}' is not a relationship kind"
+            problems.append(_diag(ruleset, where, "unknown-value", message, closest(kind, NETWORK_KINDS)))
 
 
 def _templates(rule: Rule) -> list[tuple[YamlPath, str]]:
@@ -318,8 +438,9 @@ def _check_templates(ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problem
         in_prompt = where[:2] == ("then", "prompt")
         for name in placeholder_names(text):
             resolved = resolve_field(name, rule.for_each)
-            if isinstance(resolved, str):
-                problems.append(_diag(ruleset, path, "unknown-field", f"placeholder {{{name}}}: {resolved}"))
+            if isinstance(resolved, Unresolved):
+                message = f"placeholder {{{name}}}: {resolved.message}"
+                problems.append(_diag(ruleset, path, "unknown-field", message, resolved.hint))
             elif in_prompt and resolved[0] not in CASE_SCOPES and resolved[0] != "safety_net":
                 message = f"placeholder {{{name}}}: a prompt is shown once, so it may name only case fields (put item fields in `because`)"
                 problems.append(_diag(ruleset, path, "bad-template", message))

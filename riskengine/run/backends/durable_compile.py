@@ -102,7 +102,7 @@ def packed(
     holds one gate only, so a session never carries rules that cannot fire.
     """
     check_properties()
-    groups: dict[Test | None, list[CompiledRule]] = {}
+    groups: dict[Predicate | None, list[CompiledRule]] = {}
     for rule in program.rules:
         groups.setdefault(_gate(rule), []).append(rule)
     packed = [
@@ -113,10 +113,14 @@ def packed(
     return packed or [((), [])]
 
 
-def _opening(gate: Test) -> tuple[tuple[str, Any], ...]:
-    """The (case property, value) pairs that open a gate: the activity, or one of the categories."""
-    values = (gate.value,) if gate.op in ("eq", "includes") else tuple(gate.value)
-    return tuple((gate.key, value) for value in values)
+def _opening(gate: Predicate) -> tuple[tuple[str, Any], ...]:
+    """The (case property, value) pairs that open a gate: the activity, or one of the categories
+    (any of them, for an ``any`` group of such tests)."""
+    pairs: list[tuple[str, Any]] = []
+    for test in tests_of(gate):
+        values = (test.value,) if test.op in ("eq", "includes") else tuple(test.value)
+        pairs.extend((test.key, value) for value in values)
+    return tuple(dict.fromkeys(pairs))
 
 
 def _first_fit(rules: list[CompiledRule], definitions: dict[int, dict[str, Any]]) -> list[list[CompiledRule]]:
@@ -194,9 +198,21 @@ _GATES = frozenset(
 )  # fmt: skip
 
 
-def _gate(rule: CompiledRule) -> Test | None:
-    """The first case test of the activity or the categories: the rule cannot fire unless it holds."""
-    return next((t for t in rule.case_tests if isinstance(t, Test) and (t.key, t.op) in _GATES), None)
+def _gate(rule: CompiledRule) -> Predicate | None:
+    """The test that opens the rule's shard: the rule cannot fire unless it holds.
+
+    The ruleset's declared gate (``applies_when``) when it tests the activity or the
+    categories; for a rule whose ruleset declares none (an overlay written without one),
+    the rule's own first such test, which is as necessary a condition.
+    """
+    return next((p for p in rule.gate if _opens(p)), None) or next(
+        (p for p in rule.case_tests if isinstance(p, Test) and _opens(p)), None
+    )
+
+
+def _opens(predicate: Predicate) -> bool:
+    """The predicate holds only when the activity or a category has one of a few values."""
+    return all((t.key, t.op) in _GATES for t in tests_of(predicate))
 
 
 def _fixed_rules() -> dict[str, dict[str, Any]]:
