@@ -221,9 +221,14 @@ def _resolve(
     citation: Citation, i: int, source: SourceMap, library: dict[str, SharedSource], problems: list[Diagnostic]
 ) -> Source | None:
     """The shared source a citation names, narrowed to the part cited and when it was checked."""
+    if citation.cites and citation.id in library and citation.id != citation.cites:
+        path: YamlPath = ("sources", i, "id")
+        message = f"'{citation.id}' is the id of another source in {SOURCES_FILE}; name this citation differently"
+        problems.append(Diagnostic(source.locate(path), "duplicate-id", dotted(path), message))
+        return None
     shared = library.get(citation.library_id)
     if shared is None:
-        path: YamlPath = ("sources", i, "cites" if citation.cites else "id")
+        path = ("sources", i, "cites" if citation.cites else "id")
         message = f"no source '{citation.library_id}' in {SOURCES_FILE}"
         hint = closest(citation.library_id, sorted(library))
         problems.append(Diagnostic(source.locate(path), "unknown-source", dotted(path), message, hint=hint))
