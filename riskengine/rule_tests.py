@@ -39,7 +39,9 @@ __all__ = [
     "load_test_file",
     "rule_tests_json",
     "rule_tests_text",
+    "run_case",
     "run_rule_tests",
+    "stress_case",
     "stress_proposal",
 ]
 
@@ -132,7 +134,6 @@ def _run_file(
     report: TestReport,
     exercised: set[tuple[str, str]],
 ) -> None:
-    known = {r.rule.id for r in book.rules} | {d.rule for d in book.disabled}
     if tests.ruleset not in {r.model.id for r in book.rulesets}:
         hint = closest(tests.ruleset, [r.model.id for r in book.rulesets])
         where = source.locate(("ruleset",))
@@ -141,17 +142,28 @@ def _run_file(
         )
         return
     for i, case in enumerate(tests.cases):
-        path = ("cases", i)
-        unknown = _unknown_rules(case, known, source, path)
-        if unknown:
-            report.errors.extend(unknown)
-            continue
-        result = _run_case(case, source, path, engines, tests.ruleset, report)
+        result, problems = run_case(tests, source, i, engines, book)
+        report.errors.extend(problems)
         if result is None:
             continue
         report.results.append(result)
         if result.passed:
             exercised.update((tests.ruleset, rule) for rule in case.fires)
+
+
+def run_case(
+    tests: RuleTestFile, source: SourceMap, index: int, engines: Sequence[Engine], book: RuleBook
+) -> tuple[CaseResult | None, list[Diagnostic]]:
+    """Case ``index`` of a test file on both engines: its result, or the problems that stopped it."""
+    case = tests.cases[index]
+    path = ("cases", index)
+    known = {r.rule.id for r in book.rules} | {d.rule for d in book.disabled}
+    unknown = _unknown_rules(case, known, source, path)
+    if unknown:
+        return None, unknown
+    report = TestReport()
+    result = _run_case(case, source, path, list(engines), tests.ruleset, report)
+    return result, report.errors
 
 
 def _unknown_rules(
@@ -254,27 +266,27 @@ def _either(wanted: dict[str, set[str]], field: str) -> set[str]:
 
 def _stress(engines: list[Engine], book: RuleBook) -> list[CaseResult]:
     """One result per activity: the stress proposal in every legal context, on both backends."""
+    return [stress_case(engines, book, activity) for activity in get_args(Activity)]
+
+
+def stress_case(engines: Sequence[Engine], book: RuleBook, activity: str) -> CaseResult:
+    """The stress proposal for ``activity`` in every legal context: both backends run and agree."""
     document = stress_proposal(book.program, book.late_program)
-    results = []
-    for activity in get_args(Activity):
-        failures: list[str] = []
-        for legal_context in get_args(LegalContext):
-            document["proposal"]["activity"] = activity
-            document["person"]["legal_context"] = legal_context
-            try:
-                proposal = proposal_from_data(document)
-                fired_by = [engine.rule_ids(engine.fire(proposal)[1]) for engine in engines]
-            except (BackendError, InputError) as exc:
-                failures.append(f"{legal_context}: {exc}")
-                continue
-            if fired_by[0] != fired_by[1]:
-                only = ", ".join(sorted(fired_by[0] ^ fired_by[1]))
-                failures.append(f"{legal_context}: backends disagree about: {only}")
-        name = f"stress: every listed value and word the rules look for, activity {activity}"
-        results.append(
-            CaseResult(STRESS_FILE, Location(STRESS_FILE), "(all rulesets)", name, tuple(failures), ())
-        )
-    return results
+    failures: list[str] = []
+    for legal_context in get_args(LegalContext):
+        document["proposal"]["activity"] = activity
+        document["person"]["legal_context"] = legal_context
+        try:
+            proposal = proposal_from_data(document)
+            fired_by = [engine.rule_ids(engine.fire(proposal)[1]) for engine in engines]
+        except (BackendError, InputError) as exc:
+            failures.append(f"{legal_context}: {exc}")
+            continue
+        if fired_by[0] != fired_by[1]:
+            only = ", ".join(sorted(fired_by[0] ^ fired_by[1]))
+            failures.append(f"{legal_context}: backends disagree about: {only}")
+    name = f"stress: every listed value and word the rules look for, activity {activity}"
+    return CaseResult(STRESS_FILE, Location(STRESS_FILE), "(all rulesets)", name, tuple(failures), ())
 
 
 def rule_tests_text(report: TestReport) -> str:

@@ -88,7 +88,7 @@ class TestCompleteness:
 
 class TestTraceability:
     def test_every_item_traces_to_a_rule(self, shipped: Engine) -> None:
-        """Every prompt, mitigation, knowledge item and tension names a rule that fired, with its ruleset version."""
+        """Every prompt, mitigation and knowledge item names a rule that fired, with its ruleset version."""
         evaluation = shipped.evaluate(load_proposal(EXAMPLES / "parkrun-full.yaml"))
         fired = {t.rule for t in evaluation.trace}
         rulesets = {f"{r.id}@{r.version}" for r in evaluation.provenance.rulesets}
@@ -97,6 +97,20 @@ class TestTraceability:
             assert item.id in fired or any(item.id == _outcome_id(shipped, r) for r in fired)
         for prompt in evaluation.prompts:
             assert prompt.id in fired or prompt.id.startswith("local-rules.") or any(prompt.id == _outcome_id(shipped, r, "prompt") for r in fired)
+
+    @pytest.mark.parametrize("path", sorted(SCENARIO_PROPOSALS.glob("*.yaml")), ids=lambda p: p.stem)
+    def test_every_tension_traces_to_the_rules_that_raised_it(self, shipped: Engine, path: Path) -> None:
+        """A tension is live exactly when a rule that fired declares it: each one shown has such a
+        rule in the trace and a reason, every declared one is shown, and its prompts are in the list."""
+        evaluation = shipped.evaluate(load_proposal(path))
+        rules = {loaded.rule.id: loaded.rule for loaded in shipped.book.rules}
+        declared = {t for entry in evaluation.trace for t in rules[entry.rule].then.tension}
+        assert evaluation.tensions, "each scenario has live tensions to trace"
+        assert {t.id for t in evaluation.tensions} == declared
+        prompt_ids = {p.id for p in evaluation.prompts}
+        for tension in evaluation.tensions:
+            assert tension.because, tension.id
+            assert set(tension.prompts) <= prompt_ids, tension.id
 
     def test_provenance_hashes_every_ruleset(self, shipped: Engine) -> None:
         """Provenance lists every loaded ruleset with the sha256 of its file."""
