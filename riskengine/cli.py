@@ -174,6 +174,8 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             book = load_rulebook(ruleset_files)
             counts["rulesets"], counts["rules"] = len(book.rulesets), len(book.rules)
+            problems += book.warnings
+            Engine.from_book(book)  # what loads must also compile on the default backend
         except RiskEngineError as exc:
             problems += exc.diagnostics
     if problems:

@@ -72,9 +72,13 @@ from riskengine.run.backends.durable_compile import (
 )
 from riskengine.run.facts import FactSet
 
-__all__ = ["MAX_RETIRED", "DurableBackend", "compile_program"]
+__all__ = ["MAX_PAYLOAD_BYTES", "MAX_RETIRED", "DurableBackend", "compile_program"]
 
 MAX_RETIRED = 8  # rulesets given up after failures before the backend refuses to go on
+# The facts one shard's run may carry. durable-rules crashed the process (in
+# getNextResultInState) on a fact of about 16 MiB; the proposal limits keep real facts far
+# below this, and this backstop turns anything that slips through into an error, not a crash.
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 
 class _Registry:
@@ -118,7 +122,13 @@ class DurableBackend:
             compiled = _compiled(program)
             found = _found_terms(compiled.terms, batch)
             for shard in compiled.live(batch[0]):
-                fired.update(_run_shard(shard, _payload(shard, batch, found)))
+                payload = _payload(shard, batch, found)
+                if len(payload) > MAX_PAYLOAD_BYTES:
+                    raise BackendError(
+                        f"the facts of this proposal ({len(payload):,} bytes) are too large for "
+                        f"durable-rules (at most {MAX_PAYLOAD_BYTES:,}): use the reference backend"
+                    )
+                fired.update(_run_shard(shard, payload))
         return tuple(sorted(fired, key=lambda f: (f[0], f[1] or "")))
 
 
