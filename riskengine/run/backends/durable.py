@@ -73,7 +73,14 @@ from riskengine.run.backends.durable_compile import (
 )
 from riskengine.run.facts import FactSet
 
-__all__ = ["MAX_COMPILED_RULES", "MAX_PAYLOAD_BYTES", "MAX_PROGRAMS", "MAX_RETIRED", "DurableBackend", "compile_program"]
+__all__ = [
+    "MAX_COMPILED_RULES",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_PROGRAMS",
+    "MAX_RETIRED",
+    "DurableBackend",
+    "compile_program",
+]
 
 MAX_RETIRED = 8  # rulesets given up after failures before the backend refuses to go on
 # The facts one shard's run may carry. durable-rules crashed the process (in
