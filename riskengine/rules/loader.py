@@ -95,6 +95,7 @@ class RuleBook:
     disabled: tuple[DisabledRule, ...]
     program: Program
     late_program: Program = field(default_factory=lambda: Program((), ""))
+    warnings: tuple[Diagnostic, ...] = ()  # worth a look, not errors (e.g. a value that never matches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +175,9 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
         problems.append(Diagnostic(Location(where), "no-rulesets", "", "no ruleset files found"))
     problems.extend(_check_unique_rulesets(loaded))
     book = _semantics(loaded, problems)
-    if problems:
+    if any(p.severity == "error" for p in problems):
         raise RulesetError(problems)
-    return book
+    return replace(book, warnings=tuple(problems)) if problems else book
 
 
 def _load_file(
@@ -356,7 +357,7 @@ def _compile_rule(
     _check_templates(ruleset, rule, base, problems)
     tests, found = compile_conditions(rule.when, rule.for_each, (*base, "when"), ruleset.source)
     problems.extend(found)
-    if len(problems) > before:
+    if any(p.severity == "error" for p in problems[before:]):
         return None
     gated: tuple[Predicate, ...] = tuple(gate.case)
     case = (*gated, *(t for t in tests.case if t not in gated))
