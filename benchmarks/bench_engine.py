@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -165,7 +166,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     runs, cold, memory = (300, 3, 5_000) if args.quick else (3_000, 10, 100_000)
-    results = {
+    results: dict[str, Any] = {
         "proposal": str(PROPOSAL.name),
         "evaluate": bench_evaluate(runs),
         "backends": bench_backends(runs),
@@ -175,16 +176,16 @@ def main() -> None:
     (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
     (ROOT / "benchmarks" / "results" / "engine.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
-    ev, be = results["evaluate"]["durable"], results["backends"]  # type: ignore[index]
-    varied, cold = results["evaluate"]["durable_varied_text"], results["cold_start"]  # type: ignore[index]
+    ev, be = results["evaluate"]["durable"], results["backends"]
+    varied, cold = results["evaluate"]["durable_varied_text"], results["cold_start"]
     print(
         f"\nevaluate (durable): median {ev['median_ms']} ms (target <= 2), p99 {ev['p99_ms']} ms (target <= 5)\n"
         f"evaluate (durable), a different copy each time: median {varied['median_ms']} ms, p99 {varied['p99_ms']} ms\n"
         f"cold start: median {cold['warm_cache']['median_s']} s with the parse cache filled, "
         f"{cold['empty_cache']['median_s']} s with it empty (target <= 0.8)\n"
         f"durable/reference backend time: {be['ratio_durable_to_reference']}x (target <= 3)\n"
-        f"memory growth over {results['memory']['evaluations']} evaluations: "  # type: ignore[index]
-        f"{results['memory']['growth_mib']} MiB"  # type: ignore[index]
+        f"memory growth over {results['memory']['evaluations']} evaluations: "
+        f"{results['memory']['growth_mib']} MiB"
     )
 
 

@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +116,10 @@ def main() -> int:
               f"{len(engine.book.late_program.rules)} in phase 2)")  # fmt: skip
         facts = build_facts(small)
         requests = need_requests(engine.book, facts, engine.backend.run(engine.book.program, facts))
-        analysis = median_ms(lambda r=requests: analyse(small, r), args.runs)
+        analysis = median_ms(partial(analyse, small, requests), args.runs)
         added = median_ms(safety_net_cost(engine, small), args.runs)
-        whole30 = median_ms(lambda e=engine: e.evaluate(small), args.runs)
-        whole500 = median_ms(lambda e=engine: e.evaluate(large), max(20, args.runs // 5))
+        whole30 = median_ms(partial(engine.evaluate, small), args.runs)
+        whole500 = median_ms(partial(engine.evaluate, large), max(20, args.runs // 5))
         print(f"  30 members: safety-net analysis alone {analysis:.3f} ms median (target <= 0.5)")
         print(f"  30 members: analysis + phase-2 facts + phase-2 rules {added:.3f} ms median")
         print(f"  30 members: whole evaluation {whole30:.3f} ms median")

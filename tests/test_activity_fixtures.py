@@ -8,6 +8,7 @@ Set ``RISKENGINE_RULESETS`` (colon-separated directories) to run against other r
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from riskengine.read.proposal_files import load_proposal
 
 FIXTURES = Path(__file__).parent / "fixtures" / "activities"
 CASES = sorted(p for p in FIXTURES.rglob("*.yaml") if not p.name.endswith(".expect.yaml"))
-LISTS = {
+LISTS: dict[str, Callable[[Evaluation], set[str]]] = {
     "prompts": lambda e: {p.id for p in e.prompts},
     "knowledge": lambda e: {k.id for k in e.knowledge},
     "tensions": lambda e: {t.id for t in e.tensions},

@@ -87,10 +87,11 @@ def expressions(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
     k = draw(st.integers(0, 6))
     if kind == "or":
         return {"$or": draw(st.lists(expressions(depth + 1), min_size=1, max_size=4))}
-    return {
+    table: dict[str, dict[str, Any]] = {
         "eq": {"a": f"v{k}"}, "gt": {"$gt": {"x": k}}, "iany": {"$iany": {"tags": {"$i": f"v{k}"}}},
         "ex": {"$ex": {"x": 1}}, "nex": {"$nex": {"z": 1}}, "ne": {"$neq": {"a": f"v{k}"}},
-    }[kind]  # fmt: skip
+    }  # fmt: skip
+    return table[kind]
 
 
 class TestIncremental:
@@ -193,10 +194,11 @@ def _matching(rnd: random.Random, nested: bool = False) -> dict[str, Any]:
     k = rnd.randrange(90)
     if kind == "or":
         return {"$or": [_matching(rnd, nested=True) for _ in range(rnd.randint(1, 12))]}
-    return {
+    table: dict[str, dict[str, Any]] = {
         "gt": {"$gt": {"x": k}}, "iany": {"$iany": {"tags": {"$i": f"v{k}"}}}, "eq": {"a": "p"},
         "eq_other": {"a": f"o{k}"}, "ex": {"$ex": {"x": 1}}, "nex": {"$nex": {"z": 1}},
-    }[kind]  # fmt: skip
+    }  # fmt: skip
+    return table[kind]
 
 
 class TestAgainstDurable:

@@ -10,6 +10,7 @@ import textwrap
 import typing
 from typing import Any
 
+import durable_rules_engine as dre
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ from riskengine.documents.vocab import Activity, LegalContext
 from riskengine.read.proposal_files import proposal_from_data
 from riskengine.rule_tests import STRESS_FILE, run_rule_tests, stress_proposal
 from riskengine.rules.fields import CASE_SCOPES, FIELDS, fact_key
-from riskengine.rules.ir import AnyOf, CompiledRule, Program, Test
+from riskengine.rules.ir import AnyOf, CompiledRule, Op, Predicate, Program, Test
 from riskengine.run.backends import durable, durable_compile
 from riskengine.run.backends.alpha import AlphaNetwork
 from riskengine.run.backends.durable import DurableBackend, compile_program
@@ -84,7 +85,7 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     "bool": st.booleans(),
     "name": st.sampled_from(["sam", "jo", "person", "positive"]),
 }
-_OPS = {
+_OPS: dict[str, list[Op]] = {
     "number": ["eq", "ne", "in", "not_in", "ge", "le", "gt", "lt", "recorded", "missing"],
     "bool": ["eq", "ne", "recorded", "missing"],
     "name": ["eq", "ne", "in", "not_in", "recorded", "missing"],
@@ -126,9 +127,9 @@ def _programs(draw: st.DrawFn) -> Program:
     for index in range(draw(st.integers(1, 12))):
         scope = draw(st.sampled_from([None, "concern", "member", "mitigation", "condition", "attempt"]))
         case_tests = draw(st.lists(_test(draw(st.sampled_from(CASE_SCOPES))), max_size=3))
-        item_tests = draw(st.lists(_test(scope), max_size=3)) if scope else []
-        if item_tests and draw(st.booleans()):
-            item_tests = [AnyOf(tuple(item_tests))]
+        drawn: list[Test] = draw(st.lists(_test(scope), max_size=3)) if scope else []
+        grouped = bool(drawn) and draw(st.booleans())
+        item_tests: list[Predicate] = [AnyOf(tuple(drawn))] if grouped else list(drawn)
         rules.append(
             CompiledRule(index, f"r.{index}", "random@1.0.0", scope, tuple(case_tests), tuple(item_tests))
         )
@@ -184,22 +185,22 @@ class TestSafeUse:
         (name,) = [n for n in durable._REGISTRY.handles if n.startswith("riskengine_555555555555")]
         first = durable._REGISTRY.handles[name]
         touched: list[int] = []
-        real_retract, real_complete = durable.dre.retract_facts, durable.dre.complete_and_start_action
+        real_retract, real_complete = dre.retract_facts, dre.complete_and_start_action
 
         def fail(*_args: object) -> None:
-            raise durable.dre.error("boom")
+            raise dre.error("boom")
 
         def retract(handle: int, payload: str) -> object:
             touched.append(handle)
             return real_retract(handle, payload)
 
-        monkeypatch.setattr(durable.dre, "complete_and_start_action", fail)
-        monkeypatch.setattr(durable.dre, "retract_facts", retract)
-        monkeypatch.setattr(durable.dre, "delete_state", fail)
+        monkeypatch.setattr(dre, "complete_and_start_action", fail)
+        monkeypatch.setattr(dre, "retract_facts", retract)
+        monkeypatch.setattr(dre, "delete_state", fail)
         with pytest.raises(BackendError, match="boom"):
             backend.run(program, facts)
         assert touched == [] and name not in durable._REGISTRY.handles
-        monkeypatch.setattr(durable.dre, "complete_and_start_action", real_complete)
+        monkeypatch.setattr(dre, "complete_and_start_action", real_complete)
         assert backend.run(program, facts) == ((0, None),)
         assert durable._REGISTRY.handles[name] != first and touched == [durable._REGISTRY.handles[name]]
 
@@ -323,7 +324,7 @@ class TestSafeUse:
         import json
 
         used: list[tuple[int, str]] = []
-        real_assert = durable.dre.assert_facts
+        real_assert = dre.assert_facts
 
         def assert_facts(handle: int, payload: str) -> object:
             used.extend((handle, fact["sid"]) for fact in json.loads(payload))
@@ -332,14 +333,14 @@ class TestSafeUse:
         def never(*_args: object) -> None:
             raise AssertionError("a session was deleted")
 
-        monkeypatch.setattr(durable.dre, "assert_facts", assert_facts)
-        monkeypatch.setattr(durable.dre, "delete_state", never)
+        monkeypatch.setattr(dre, "assert_facts", assert_facts)
+        monkeypatch.setattr(dre, "delete_state", never)
         engine = Engine.from_paths([CORE], backend="durable")
         for _ in range(3):
             engine.evaluate(proposal_from_data(_bare("parkrun")))
         assert used and {sid for _, sid in used} == {durable_compile.SID}
         for handle in {handle for handle, _ in used}:
-            assert durable.dre.get_facts(handle, durable_compile.SID) == "[]"
+            assert dre.get_facts(handle, durable_compile.SID) == "[]"
 
     def test_a_reused_session_remembers_nothing(self) -> None:
         """A rich proposal then a bare one in the same sessions: the bare one fires exactly what the
@@ -353,7 +354,7 @@ class TestSafeUse:
     def test_a_run_that_fails_to_clear_its_session_is_an_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """If durable-rules kept a fact after retraction, the run fails loudly and the ruleset is retired."""
         program = Program((CompiledRule(0, "sticky", "x@1.0.0", None, (), ()),), "a" * 64)
-        monkeypatch.setattr(durable.dre, "get_facts", lambda *_args: '[{"id": "case"}]')
+        monkeypatch.setattr(dre, "get_facts", lambda *_args: '[{"id": "case"}]')
         with pytest.raises(BackendError, match="kept facts after they were retracted"):
             DurableBackend().run(program, build_facts(proposal_from_data(_bare("parkrun"))))
         assert not [n for n in durable._REGISTRY.handles if n.startswith("riskengine_aaaaaaaaaaaa")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ def test_without_a_home_folder_the_cache_is_off(monkeypatch: pytest.MonkeyPatch,
     """Where no home folder can be found, nothing is cached, and no '~' folder appears anywhere."""
     monkeypatch.delenv(cache.ENV)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setattr(cache.os.path, "expanduser", lambda path: path)
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)
     monkeypatch.chdir(tmp_path)
     assert cache.cache_dir() is None
     parse_document(TEXT, "demo.yaml")

@@ -21,7 +21,7 @@ from .paths import EXAMPLES, SCENARIO_PROPOSALS, SHIPPED
 
 RULESET = SHIPPED / "safety-net.yaml"
 NS = {"s": "http://www.w3.org/2000/svg"}
-SOLID = {"contact": "weekly", "steadiness": "consistent", "knows_about_plan": True, "agreed_to_help": True}
+SOLID: dict[str, Any] = {"contact": "weekly", "steadiness": "consistent", "knows_about_plan": True, "agreed_to_help": True}
 
 
 @pytest.fixture(scope="module")

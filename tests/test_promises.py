@@ -93,8 +93,8 @@ class TestTraceability:
         fired = {t.rule for t in evaluation.trace}
         rulesets = {f"{r.id}@{r.version}" for r in evaluation.provenance.rulesets}
         assert {t.ruleset for t in evaluation.trace} <= rulesets
-        for item in [*evaluation.mitigations, *evaluation.knowledge]:
-            assert item.id in fired or any(item.id == _outcome_id(shipped, r) for r in fired)
+        for item_id in [*(m.id for m in evaluation.mitigations), *(k.id for k in evaluation.knowledge)]:
+            assert item_id in fired or any(item_id == _outcome_id(shipped, r) for r in fired)
         for prompt in evaluation.prompts:
             assert prompt.id in fired or prompt.id.startswith("local-rules.") or any(prompt.id == _outcome_id(shipped, r, "prompt") for r in fired)
 

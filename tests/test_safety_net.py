@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskengine.documents import vocab
 from riskengine.analysis.network import PERSON, build_graph, service_cut_points
 from riskengine.analysis.safety_net import NeedRequest, analyse_safety_net
+from riskengine.documents import vocab
 from riskengine.documents.evaluation import SafetyNet
 from riskengine.documents.proposal import Proposal
 from riskengine.engine import Engine
@@ -75,8 +75,8 @@ def networks(draw: st.DrawFn, max_size: int = 8) -> list[dict[str, Any]]:
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     network = draw(networks())
     ids = [m["id"] for m in network]
-    links = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=6)) if len(ids) > 1 else []
-    links = [list(pair) for pair in links if pair[0] != pair[1]]
+    pairs = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=6)) if len(ids) > 1 else []
+    links = [list(pair) for pair in pairs if pair[0] != pair[1]]
     refusals = draw(st.lists(st.sampled_from([*ids, "family", "friend"]), unique=True, max_size=2))
     return doc(
         network,
@@ -86,7 +86,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             "advance_statement": {"exists": True, "information_sharing": [
                 {"with": who, "allowed": False, "note": f"not {who}"} for who in refusals
             ]},
-        },  # fmt: skip
+        },
         proposal={
             "activity": draw(st.sampled_from(["parkrun", "reduce_or_stop_medication", "drinks_with_friends"])),
             "goal": draw(st.sampled_from(["run with m1", "do it together with m2", "get fitter"])),
@@ -94,7 +94,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         plan={"mitigations": [
             {"text": draw(st.sampled_from(["m1 comes with me", "text m3 after", "carry water"])),
              "owner": draw(st.sampled_from([*ids, "person", "duty-team"]))},
-        ]},  # fmt: skip
+        ]},
     )
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskengine.errors import Diagnostic, closest
+from riskengine.errors import Diagnostic, Severity, closest
 from riskengine.read.source import SourceMap, YamlPath, dotted
 from riskengine.rules.fields import CASE_SCOPES, FIELDS, FieldSpec, fact_key
 from riskengine.rules.ir import AnyOf, Op, Predicate, Test, tests_of
@@ -77,7 +77,7 @@ class _Ctx:
         self.problems.append(Diagnostic(where, code, dotted(path), message, hint=hint))
 
     def warn(self, path: YamlPath, code: str, message: str) -> None:
-        self.problems.append(Diagnostic(self.source.locate(path), code, dotted(path), message, "warning"))
+        self.problems.append(Diagnostic(self.source.locate(path), code, dotted(path), message, Severity.WARNING))
 
 
 @dataclass(frozen=True, slots=True)

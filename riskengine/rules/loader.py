@@ -26,7 +26,7 @@ from pathlib import Path
 from riskengine.documents.evaluation import DisabledRule, RulesetRef
 from riskengine.documents.ruleset import SOURCES_FILE, Citation, Rule, Ruleset, Source, SourceLibrary
 from riskengine.documents.vocab import NETWORK_KINDS
-from riskengine.errors import Diagnostic, InputError, Location, RulesetError, closest
+from riskengine.errors import Diagnostic, InputError, Location, RulesetError, Severity, closest
 from riskengine.read.shape import validate_model
 from riskengine.read.source import Document, SourceMap, YamlPath, dotted, read_document
 from riskengine.rules.conditions import CompiledConditions, Unresolved, compile_conditions, resolve_field
@@ -175,7 +175,7 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
         problems.append(Diagnostic(Location(where), "no-rulesets", "", "no ruleset files found"))
     problems.extend(_check_unique_rulesets(loaded))
     book = _semantics(loaded, problems)
-    if any(p.severity == "error" for p in problems):
+    if any(p.severity is Severity.ERROR for p in problems):
         raise RulesetError(problems)
     return replace(book, warnings=tuple(problems)) if problems else book
 
@@ -357,7 +357,7 @@ def _compile_rule(
     _check_templates(ruleset, rule, base, problems)
     tests, found = compile_conditions(rule.when, rule.for_each, (*base, "when"), ruleset.source)
     problems.extend(found)
-    if any(p.severity == "error" for p in problems[before:]):
+    if any(p.severity is Severity.ERROR for p in problems[before:]):
         return None
     gated: tuple[Predicate, ...] = tuple(gate.case)
     case = (*gated, *(t for t in tests.case if t not in gated))
