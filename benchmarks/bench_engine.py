@@ -126,7 +126,11 @@ def bench_cold_start(runs: int) -> dict[str, object]:
                 subprocess.run(command, check=True, capture_output=True, cwd=ROOT, env=env)
                 samples[name].append(time.perf_counter() - start)
     for name, found in samples.items():
-        out[name] = {"median_s": round(statistics.median(found), 3), "max_s": round(max(found), 3), "runs": runs}
+        out[name] = {
+            "median_s": round(statistics.median(found), 3),
+            "max_s": round(max(found), 3),
+            "runs": runs,
+        }
     return out
 
 

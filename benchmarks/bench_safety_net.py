@@ -89,7 +89,9 @@ def safety_net_cost(engine: Engine, p: Proposal) -> Callable[[], object]:
             facts, result.safety_net, services_reachable=result.services_reachable,
             service_cut_points=len(result.service_cut_points),
         )  # fmt: skip
-        return engine.backend.run(engine.book.late_program, late_facts) if engine.book.late_program.rules else ()
+        return (
+            engine.backend.run(engine.book.late_program, late_facts) if engine.book.late_program.rules else ()
+        )
 
     return run
 

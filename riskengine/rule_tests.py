@@ -177,7 +177,9 @@ def _unknown_rules(
             where = (*path, key)
             hint = closest(rule, sorted(known))
             problems.append(
-                Diagnostic(source.locate(where), "unknown-rule", dotted(where), f"no rule '{rule}'", hint=hint)
+                Diagnostic(
+                    source.locate(where), "unknown-rule", dotted(where), f"no rule '{rule}'", hint=hint
+                )
             )
     return problems
 
@@ -222,9 +224,7 @@ def _relocate(
     diagnostics: Sequence[Diagnostic], source: SourceMap, path: tuple[Any, ...]
 ) -> list[Diagnostic]:
     prefix = dotted((*path, "proposal"))
-    return [
-        replace(d, field=f"{prefix}.{d.field}" if d.field else prefix) for d in diagnostics
-    ]
+    return [replace(d, field=f"{prefix}.{d.field}" if d.field else prefix) for d in diagnostics]
 
 
 def stress_proposal(*programs: Program) -> dict[str, Any]:

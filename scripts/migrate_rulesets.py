@@ -217,7 +217,9 @@ def _shared_gate(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
     firsts = [rule.get("when", [None])[0] for rule in rules]
     if len(rules) < 2 or any(not isinstance(f, dict) for f in firsts):
         return None
-    gate: dict[str, Any] = json.loads(Counter(json.dumps(f, sort_keys=True) for f in firsts).most_common(1)[0][0])
+    gate: dict[str, Any] = json.loads(
+        Counter(json.dumps(f, sort_keys=True) for f in firsts).most_common(1)[0][0]
+    )
     if "any" in gate:
         return None
     every = all(any(_implies(c, gate) for c in rule.get("when", [])) for rule in rules)
@@ -290,19 +292,25 @@ class Library:
         return "".join(out)
 
 
-def _citation(ruleset_id: str, definition: dict[str, Any], library: Library, report: Report) -> dict[str, Any]:
+def _citation(
+    ruleset_id: str, definition: dict[str, Any], library: Library, report: Report
+) -> dict[str, Any]:
     """The citation that replaces an inline definition, adding the source to the library if new."""
     old = definition["id"]
     alias = ALIASES.get((ruleset_id, old)) or ALIASES.get(old)
     target, section = alias or (old, None)
     if target not in library.entries:
-        chosen = CANONICAL.get(target) or {k: definition[k] for k in (*WORK_FIELDS, "checked", "review_by") if k in definition}
+        chosen = CANONICAL.get(target) or {
+            k: definition[k] for k in (*WORK_FIELDS, "checked", "review_by") if k in definition
+        }
         library.entries[target] = {"id": target, **chosen}
     shared = library.entries[target]
     if alias is None and old not in CANONICAL:
         differs = [k for k in WORK_FIELDS if definition.get(k) != shared.get(k)]
         if differs:
-            report.notes.append(f"{ruleset_id}: source '{old}' differs from {LIBRARY.name} in {', '.join(differs)}; the library's is used")
+            report.notes.append(
+                f"{ruleset_id}: source '{old}' differs from {LIBRARY.name} in {', '.join(differs)}; the library's is used"
+            )
     citation: dict[str, Any] = {"id": old}
     if target != old:
         citation["cites"] = target
@@ -356,8 +364,12 @@ def _rename_clashes(text: str, document: Document, library: Library) -> str:
     for i, entry in enumerate(data["sources"]):
         if isinstance(entry, dict) and entry["id"] in renames:
             line = document.source.locate(("sources", i)).line - 1
-            lines[line] = lines[line].replace(f"{{id: {entry['id']}, cites: {entry['cites']}}}", entry["cites"], 1)
-            lines[line] = lines[line].replace(f"id: {entry['id']}, cites: {entry['cites']}", f"id: {entry['cites']}", 1)
+            lines[line] = lines[line].replace(
+                f"{{id: {entry['id']}, cites: {entry['cites']}}}", entry["cites"], 1
+            )
+            lines[line] = lines[line].replace(
+                f"id: {entry['id']}, cites: {entry['cites']}", f"id: {entry['cites']}", 1
+            )
     for path in _source_uses(data):
         name = _at(data, path)
         if name in renames:

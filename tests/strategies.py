@@ -50,7 +50,11 @@ def proposals(draw: st.DrawFn) -> dict[str, Any]:
     network = draw(members())
     ids = [m["id"] for m in network]
     activity = draw(st.sampled_from(vocab.ACTIVITIES))
-    categories = draw(st.lists(st.sampled_from(["social", "alcohol", "medication", "volunteering"]), unique=True, max_size=3))
+    categories = draw(
+        st.lists(
+            st.sampled_from(["social", "alcohol", "medication", "volunteering"]), unique=True, max_size=3
+        )
+    )
     if activity == "other" and not categories:
         categories = ["volunteering"]
     person = _drop_none({
@@ -89,19 +93,37 @@ def proposals(draw: st.DrawFn) -> dict[str, Any]:
         "person": person,
         "network": network,
         "proposal": details,
-        "decision_process": _drop_none({
-            "participants": draw(st.lists(st.sampled_from(["person", *ids]), unique=True, max_size=4)),
-            "person_view_recorded": draw(_opt(st.booleans())),
-            "disagreements": draw(st.lists(TEXT, max_size=2)),
-        }),
-        "plan": _drop_none({
-            "mitigations": draw(st.lists(st.builds(lambda t, o: {"text": t, "owner": o}, TEXT, owners), max_size=4)),
-            "contingency": draw(_opt(TEXT)),
-            "review_on": draw(_opt(st.dates(dt.date(2026, 11, 23), dt.date(2027, 12, 31)))),
-        }),
-        "history": draw(st.lists(st.builds(lambda w, o: {"what": w, "outcome": o}, TEXT,
-                                           st.sampled_from(["positive", "mixed", "negative"])), max_size=3)),
+        "decision_process": _drop_none(
+            {
+                "participants": draw(st.lists(st.sampled_from(["person", *ids]), unique=True, max_size=4)),
+                "person_view_recorded": draw(_opt(st.booleans())),
+                "disagreements": draw(st.lists(TEXT, max_size=2)),
+            }
+        ),
+        "plan": _drop_none(
+            {
+                "mitigations": draw(
+                    st.lists(st.builds(lambda t, o: {"text": t, "owner": o}, TEXT, owners), max_size=4)
+                ),
+                "contingency": draw(_opt(TEXT)),
+                "review_on": draw(_opt(st.dates(dt.date(2026, 11, 23), dt.date(2027, 12, 31)))),
+            }
+        ),
+        "history": draw(
+            st.lists(
+                st.builds(
+                    lambda w, o: {"what": w, "outcome": o},
+                    TEXT,
+                    st.sampled_from(["positive", "mixed", "negative"]),
+                ),
+                max_size=3,
+            )
+        ),
     }
     if len(ids) >= 2:
-        doc["links"] = draw(st.lists(st.sampled_from([[a, b] for a in ids for b in ids if a < b]), unique_by=tuple, max_size=3))
+        doc["links"] = draw(
+            st.lists(
+                st.sampled_from([[a, b] for a in ids for b in ids if a < b]), unique_by=tuple, max_size=3
+            )
+        )
     return doc

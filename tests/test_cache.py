@@ -37,7 +37,9 @@ def _no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(yaml, "load", refuse)
 
 
-def test_a_second_parse_comes_from_the_cache_and_is_identical(cache_in: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_parse_comes_from_the_cache_and_is_identical(
+    cache_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Dates, date-times, numbers, booleans, nulls, non-ASCII text and nesting come back exactly."""
     first = parse_document(TEXT, "demo.yaml").data
     assert len(list(cache_in.glob("*.json"))) == 1

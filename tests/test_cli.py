@@ -32,7 +32,9 @@ class TestEvaluate:
 
     def test_text_follows_the_conversation(self) -> None:
         """The text report's sections come in conversation order."""
-        code, out, _ = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--format", "text", "--rulesets", str(CORE))
+        code, out, _ = _run(
+            "evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--format", "text", "--rulesets", str(CORE)
+        )
         assert code == 0
         order = ["Living your life?", "What the five principles ask", "Tensions to talk through", "What could help",
                  "What the law and guidance say", "What could go well", "Who the plan leans on", "Review"]  # fmt: skip
@@ -48,8 +50,12 @@ class TestEvaluate:
 
     def test_bad_rulesets_exit_2(self, tmp_path: Path) -> None:
         """A broken ruleset directory stops evaluation with exit 2 and a located error."""
-        (tmp_path / "x.yaml").write_text("id: x\nversion: 1.0.0\ntitle: x\nsources: [{id: s, title: s}]\nrules:\n  - {id: a, source: t, because: b, then: {gap: felton.1}}\n")
-        code, out, err = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--rulesets", str(tmp_path), "--format", "text")
+        (tmp_path / "x.yaml").write_text(
+            "id: x\nversion: 1.0.0\ntitle: x\nsources: [{id: s, title: s}]\nrules:\n  - {id: a, source: t, because: b, then: {gap: felton.1}}\n"
+        )
+        code, out, err = _run(
+            "evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--rulesets", str(tmp_path), "--format", "text"
+        )
         assert code == 2 and not out
         assert f"{tmp_path}/x.yaml:6:" in err and "unknown-source" in err
 
@@ -65,7 +71,14 @@ class TestEvaluate:
 class TestOverlay:
     def test_overlay_adds_and_disables_with_reason(self) -> None:
         """A local overlay adds its rules and switches a shipped rule off; provenance records both."""
-        code, out, _ = _run("evaluate", str(EXAMPLES / "medication-bare.yaml"), "--rulesets", str(CORE), "--rulesets", str(OVERLAY))
+        code, out, _ = _run(
+            "evaluate",
+            str(EXAMPLES / "medication-bare.yaml"),
+            "--rulesets",
+            str(CORE),
+            "--rulesets",
+            str(OVERLAY),
+        )
         assert code == 0
         doc = json.loads(out)
         assert [r["id"] for r in doc["provenance"]["rulesets"]] == ["core-fixture", "local-trust"]
@@ -101,7 +114,9 @@ class TestValidateTestSchema:
         assert code == 1
         assert "expected 'core.equals' to fire; it did not" in out
         assert "untested: rule 'core.one-of'" in out
-        assert "known gap" in out and out.strip().endswith("0 passed, 1 failed; stress cases: 18 passed, 0 failed")
+        assert "known gap" in out and out.strip().endswith(
+            "0 passed, 1 failed; stress cases: 18 passed, 0 failed"
+        )
 
     @pytest.mark.parametrize("name", ["proposal", "evaluation", "ruleset", "rule-test"])
     def test_schemas_are_json_schema(self, name: str) -> None:

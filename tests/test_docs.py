@@ -65,7 +65,9 @@ class TestRuleLanguageGuide:
         ids = {entry["id"] for entry in library["sources"]}
         example = next(b for b in BLOCKS if b.startswith("id: felton-2018"))
         cited = set(re.findall(rf"^  - ({_ID})\s*(?:#.*)?$", example, re.MULTILINE))
-        cited |= set(re.findall(rf"\{{id: ({_ID})[,}}]", example)) - {"webber-living"}  # a citation's own name
+        cited |= set(re.findall(rf"\{{id: ({_ID})[,}}]", example)) - {
+            "webber-living"
+        }  # a citation's own name
         cited |= set(re.findall(rf"cites: ({_ID})", example))
         assert {"felton2018", "dvla-psychiatric", "webber-slides"} <= cited
         assert sorted(cited - ids) == []

@@ -21,7 +21,12 @@ from .paths import EXAMPLES, SCENARIO_PROPOSALS, SHIPPED
 
 RULESET = SHIPPED / "safety-net.yaml"
 NS = {"s": "http://www.w3.org/2000/svg"}
-SOLID: dict[str, Any] = {"contact": "weekly", "steadiness": "consistent", "knows_about_plan": True, "agreed_to_help": True}
+SOLID: dict[str, Any] = {
+    "contact": "weekly",
+    "steadiness": "consistent",
+    "knows_about_plan": True,
+    "agreed_to_help": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -274,9 +279,7 @@ class TestGeometry:
         links = root.findall(".//s:polyline[@class='link']", NS)
         for link in links:
             route = _points(link)
-            assert not any(
-                _segment_near_centre(a, b, cx, cy, r + 10) for a, b in itertools.pairwise(route)
-            )
+            assert not any(_segment_near_centre(a, b, cx, cy, r + 10) for a, b in itertools.pairwise(route))
         boxes = list(_boxes(root).values())
         for i, a in enumerate(boxes):
             for b in boxes[i + 1 :]:

@@ -128,7 +128,9 @@ class TestInvalidProposals:
         assert (d.location.line, d.code) == (3, "duplicate-key")
 
 
-_VALID = (FIXTURES.parent.parent / "scenarios" / "proposals" / "parkrun-with-a-friend.yaml").read_text(encoding="utf-8")
+_VALID = (FIXTURES.parent.parent / "scenarios" / "proposals" / "parkrun-with-a-friend.yaml").read_text(
+    encoding="utf-8"
+)
 
 
 class TestFuzzedInput:

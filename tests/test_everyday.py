@@ -110,12 +110,17 @@ def test_the_text_report_lists_them_under_their_own_heading(engine: Engine) -> N
 
 
 def test_an_unknown_choice_is_a_located_ruleset_error(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text(RULESET.replace("everyday: set_aside", "everyday: skip", 1), encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        RULESET.replace("everyday: set_aside", "everyday: skip", 1), encoding="utf-8"
+    )
     with pytest.raises(RulesetError) as caught:
         Engine.from_paths([tmp_path])
     (problem,) = caught.value.diagnostics
     assert problem.field.endswith("then.prompt.everyday") and problem.location.line == 28
-    assert (problem.message, problem.hint) == ("'skip' is not in the vocabulary", "choose one of: ask, set_aside")
+    assert (problem.message, problem.hint) == (
+        "'skip' is not in the vocabulary",
+        "choose one of: ask, set_aside",
+    )
 
 
 class TestShipped:

@@ -44,7 +44,9 @@ class TestWriteFileAtomically:
 
     def test_an_unwritable_folder_is_a_located_error_and_the_old_file_stays(self, tmp_path: Path) -> None:
         if os.geteuid() == 0:
-            folder = tmp_path / "missing" / "deeper"  # root ignores permissions: use a folder that is not there
+            folder = (
+                tmp_path / "missing" / "deeper"
+            )  # root ignores permissions: use a folder that is not there
         else:
             folder = tmp_path / "locked"
             folder.mkdir()

@@ -19,7 +19,9 @@ def test_the_copies_are_there() -> None:
     assert [p.name for p in COPIES] == ["medication-bare.yaml", "other-activity.yaml", "parkrun-full.yaml"]
 
 
-@pytest.mark.skipif(not CONTRACT_EXAMPLES.is_dir(), reason="../shared/contract/examples is not beside this clone")
+@pytest.mark.skipif(
+    not CONTRACT_EXAMPLES.is_dir(), reason="../shared/contract/examples is not beside this clone"
+)
 def test_the_copies_match_the_contract() -> None:
     """Every contract example has a copy, byte for byte, and there is no copy of anything else."""
     reference = sorted(CONTRACT_EXAMPLES.glob("*.yaml"))

@@ -52,7 +52,15 @@ class TestNoGrades:
 
     def test_banned_word_scanner_catches_grades(self) -> None:
         """The scanner itself finds the words it is meant to find."""
-        for text in ["risk score 3", "HIGH RISK", "rated amber", "approved", "Denied", "RAG status", "risk level"]:
+        for text in [
+            "risk score 3",
+            "HIGH RISK",
+            "rated amber",
+            "approved",
+            "Denied",
+            "RAG status",
+            "risk level",
+        ]:
             assert BANNED.search(text), text
         for text in ["gradually", "redress", "permitted work", "shared", "tired", "colleague"]:
             assert not BANNED.search(text), text
@@ -72,12 +80,18 @@ class TestCompleteness:
         """A proposal with only an activity gets all five principles, prompts for each, and a judgement."""
         evaluation = shipped.evaluate(proposal_from_data(_bare(activity)))
         assert [p.id for p in evaluation.principles] == list(PRINCIPLES)
-        assert all(p.prompts for p in evaluation.principles), [p.id for p in evaluation.principles if not p.prompts]
+        assert all(p.prompts for p in evaluation.principles), [
+            p.id for p in evaluation.principles if not p.prompts
+        ]
         assert evaluation.living_your_life.note
         assert len(evaluation.prompts) >= 8
         assert {p.stage for p in evaluation.prompts} >= {"team_talk", "option_talk", "decision_talk"}
 
-    @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")) + sorted(SCENARIO_PROPOSALS.glob("*.yaml")), ids=lambda p: p.name)
+    @pytest.mark.parametrize(
+        "path",
+        sorted(EXAMPLES.glob("*.yaml")) + sorted(SCENARIO_PROPOSALS.glob("*.yaml")),
+        ids=lambda p: p.name,
+    )
     def test_examples_evaluate_completely(self, shipped: Engine, path: Path) -> None:
         """Every contract example and shipped scenario proposal gives a complete, valid v1 evaluation."""
         evaluation = shipped.evaluate(load_proposal(path))
@@ -96,7 +110,11 @@ class TestTraceability:
         for item_id in [*(m.id for m in evaluation.mitigations), *(k.id for k in evaluation.knowledge)]:
             assert item_id in fired or any(item_id == _outcome_id(shipped, r) for r in fired)
         for prompt in evaluation.prompts:
-            assert prompt.id in fired or prompt.id.startswith("local-rules.") or any(prompt.id == _outcome_id(shipped, r, "prompt") for r in fired)
+            assert (
+                prompt.id in fired
+                or prompt.id.startswith("local-rules.")
+                or any(prompt.id == _outcome_id(shipped, r, "prompt") for r in fired)
+            )
 
     @pytest.mark.parametrize("path", sorted(SCENARIO_PROPOSALS.glob("*.yaml")), ids=lambda p: p.stem)
     def test_every_tension_traces_to_the_rules_that_raised_it(self, shipped: Engine, path: Path) -> None:

@@ -60,5 +60,9 @@ class TestPackaging:
         config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
         patterns = [p for group in config["tool"]["setuptools"]["data-files"].values() for p in group]
         files = [str(p.relative_to(ROOT)) for p in (ROOT / "rulesets").rglob("*.yaml")]
-        uncovered = [f for f in files if not any(fnmatch.fnmatch(f, p) and f.count("/") == p.count("/") for p in patterns)]
+        uncovered = [
+            f
+            for f in files
+            if not any(fnmatch.fnmatch(f, p) and f.count("/") == p.count("/") for p in patterns)
+        ]
         assert files and not uncovered

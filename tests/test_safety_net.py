@@ -75,26 +75,41 @@ def networks(draw: st.DrawFn, max_size: int = 8) -> list[dict[str, Any]]:
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     network = draw(networks())
     ids = [m["id"] for m in network]
-    pairs = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=6)) if len(ids) > 1 else []
+    pairs = (
+        draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=6))
+        if len(ids) > 1
+        else []
+    )
     links = [list(pair) for pair in pairs if pair[0] != pair[1]]
     refusals = draw(st.lists(st.sampled_from([*ids, "family", "friend"]), unique=True, max_size=2))
     return doc(
         network,
         links=links,
         person={
-            "early_warning_signs": draw(st.lists(st.sampled_from(["sleeping less", "not eating"]), max_size=1)),
-            "advance_statement": {"exists": True, "information_sharing": [
-                {"with": who, "allowed": False, "note": f"not {who}"} for who in refusals
-            ]},
+            "early_warning_signs": draw(
+                st.lists(st.sampled_from(["sleeping less", "not eating"]), max_size=1)
+            ),
+            "advance_statement": {
+                "exists": True,
+                "information_sharing": [
+                    {"with": who, "allowed": False, "note": f"not {who}"} for who in refusals
+                ],
+            },
         },
         proposal={
-            "activity": draw(st.sampled_from(["parkrun", "reduce_or_stop_medication", "drinks_with_friends"])),
+            "activity": draw(
+                st.sampled_from(["parkrun", "reduce_or_stop_medication", "drinks_with_friends"])
+            ),
             "goal": draw(st.sampled_from(["run with m1", "do it together with m2", "get fitter"])),
         },
-        plan={"mitigations": [
-            {"text": draw(st.sampled_from(["m1 comes with me", "text m3 after", "carry water"])),
-             "owner": draw(st.sampled_from([*ids, "person", "duty-team"]))},
-        ]},
+        plan={
+            "mitigations": [
+                {
+                    "text": draw(st.sampled_from(["m1 comes with me", "text m3 after", "carry water"])),
+                    "owner": draw(st.sampled_from([*ids, "person", "duty-team"])),
+                },
+            ]
+        },
     )
 
 
@@ -135,7 +150,11 @@ class TestGraph:
                     "does_together": ["walking"], "legal_roles": ["nearest_relative"], **SOLID}])  # fmt: skip
         edge = build_graph(p).edges[PERSON, "sam"]
         assert (edge["closeness"], edge["contact"], edge["known_for_months"]) == (4, "weekly", 30)
-        assert (edge["steadiness"], edge["knows_about_plan"], edge["agreed_to_help"]) == ("consistent", True, True)
+        assert (edge["steadiness"], edge["knows_about_plan"], edge["agreed_to_help"]) == (
+            "consistent",
+            True,
+            True,
+        )
         assert edge["does_together"] == ("walking",)
         assert build_graph(p).nodes["sam"]["legal_roles"] == ("nearest_relative",)
 
@@ -159,7 +178,9 @@ class TestGraph:
 class TestMatching:
     def test_in_place_needs_a_solid_filler(self) -> None:
         """A need is in place when one filler knows, has agreed, is steady and in touch."""
-        net = analyse_safety_net(model([{"id": "sam", "kind": "friend", **SOLID}]), [NeedRequest("check_in", "after", "x")])
+        net = analyse_safety_net(
+            model([{"id": "sam", "kind": "friend", **SOLID}]), [NeedRequest("check_in", "after", "x")]
+        )
         assert net.needs[0].status == "in_place"
         assert net.needs[0].issues == ("only_one",)
 
@@ -178,7 +199,10 @@ class TestMatching:
 
     def test_missing_when_nobody_can_fill(self) -> None:
         """A need nobody's kind can fill is missing."""
-        net = analyse_safety_net(model([{"id": "sam", "kind": "friend", **SOLID}]), [NeedRequest("prescribing_oversight", "ongoing", "x")])
+        net = analyse_safety_net(
+            model([{"id": "sam", "kind": "friend", **SOLID}]),
+            [NeedRequest("prescribing_oversight", "ongoing", "x")],
+        )
         assert net.needs[0].status == "missing" and net.needs[0].filled_by == ()
 
     def test_rare_contact_matters_for_during_only(self) -> None:
@@ -191,13 +215,27 @@ class TestMatching:
 
     def test_steady_need_asks_for_known_steadiness(self) -> None:
         """A need declared steady treats unrecorded steadiness as an issue."""
-        p = model([{"id": "sam", "kind": "friend", "contact": "weekly", "knows_about_plan": True, "agreed_to_help": True}])
-        need = analyse_safety_net(p, [NeedRequest("early_warning", "ongoing", "x", steadiness="steady")]).needs[0]
+        p = model(
+            [
+                {
+                    "id": "sam",
+                    "kind": "friend",
+                    "contact": "weekly",
+                    "knows_about_plan": True,
+                    "agreed_to_help": True,
+                }
+            ]
+        )
+        need = analyse_safety_net(
+            p, [NeedRequest("early_warning", "ongoing", "x", steadiness="steady")]
+        ).needs[0]
         assert need.status == "fragile" and "not_known" in need.issues
 
     def test_requests_merge_by_role_and_time(self) -> None:
         """Two rules asking for the same role at the same time make one need with both reasons."""
-        net = analyse_safety_net(model(), [NeedRequest("route_back", "ongoing", "b"), NeedRequest("route_back", "ongoing", "a")])
+        net = analyse_safety_net(
+            model(), [NeedRequest("route_back", "ongoing", "b"), NeedRequest("route_back", "ongoing", "a")]
+        )
         assert len(net.needs) == 1 and net.needs[0].why == "a; b"
 
 
@@ -219,12 +257,16 @@ class TestSinglePoints:
     def test_only_filler_of_two_needs(self) -> None:
         """A member who alone holds two needs is a single point of failure."""
         p = model([{"id": "sam", "kind": "friend", **SOLID}])
-        net = analyse_safety_net(p, [NeedRequest("check_in", "after", "x"), NeedRequest("alongside", "during", "y")])
+        net = analyse_safety_net(
+            p, [NeedRequest("check_in", "after", "x"), NeedRequest("alongside", "during", "y")]
+        )
         assert [s.member for s in net.single_points_of_failure] == ["sam"]
 
     def test_one_ordinary_need_is_not_a_single_point(self) -> None:
         """Holding one non-critical need alone is not flagged."""
-        net = analyse_safety_net(model([{"id": "sam", "kind": "friend", **SOLID}]), [NeedRequest("check_in", "after", "x")])
+        net = analyse_safety_net(
+            model([{"id": "sam", "kind": "friend", **SOLID}]), [NeedRequest("check_in", "after", "x")]
+        )
         assert net.single_points_of_failure == ()
 
     def test_cut_point_to_services_is_flagged(self) -> None:
@@ -248,7 +290,11 @@ class TestConsent:
         net = analyse_safety_net(p, [NeedRequest("early_warning", "ongoing", "x")])
         assert net.needs[0].status == "fragile" and "consent_conflict" in net.needs[0].issues
         (conflict,) = net.consent_conflicts
-        assert (conflict.member, conflict.role, conflict.person_words) == ("dad", "early_warning", "not about my medication")
+        assert (conflict.member, conflict.role, conflict.person_words) == (
+            "dad",
+            "early_warning",
+            "not about my medication",
+        )
         assert "not about my medication" in conflict.because
 
     def test_refusal_by_kind_and_mitigation(self) -> None:
@@ -266,7 +312,11 @@ class TestConsent:
         """A consent conflict produces a conversation prompt and leaves the plan's needs as they are."""
         data = doc(
             [{"id": "dad", "kind": "family", **SOLID}],
-            person={"advance_statement": {"information_sharing": [{"with": "dad", "allowed": False, "note": "no"}]}},
+            person={
+                "advance_statement": {
+                    "information_sharing": [{"with": "dad", "allowed": False, "note": "no"}]
+                }
+            },
             plan={"mitigations": [{"text": "dad drives me", "owner": "dad"}]},
         )
         evaluation = engines["reference"].evaluate(data)
@@ -280,7 +330,9 @@ class TestConsent:
 class TestMonotonic:
     @settings(max_examples=150, deadline=None)
     @given(network=networks(), kind=KINDS, closeness=st.integers(1, 5))
-    def test_adding_a_solid_filler_never_worsens(self, network: list[dict[str, Any]], kind: str, closeness: int) -> None:
+    def test_adding_a_solid_filler_never_worsens(
+        self, network: list[dict[str, Any]], kind: str, closeness: int
+    ) -> None:
         """Adding a steady, agreed, aware member never makes any need's status worse."""
         before = analyse_safety_net(model(network), ALL_NEEDS)
         extra = {"id": "newcomer", "kind": kind, "closeness": closeness, "known_for_months": 24, **SOLID}
@@ -290,7 +342,9 @@ class TestMonotonic:
 
     @settings(max_examples=150, deadline=None)
     @given(network=networks(), data=st.data())
-    def test_removing_a_member_never_improves(self, network: list[dict[str, Any]], data: st.DataObject) -> None:
+    def test_removing_a_member_never_improves(
+        self, network: list[dict[str, Any]], data: st.DataObject
+    ) -> None:
         """Removing any member never makes any need's status better."""
         if not network:
             return
@@ -302,7 +356,9 @@ class TestMonotonic:
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=documents(), kind=st.sampled_from(vocab.PERSONAL_KINDS))
-    def test_engine_needs_never_worsen(self, engines: dict[str, Engine], data: dict[str, Any], kind: str) -> None:
+    def test_engine_needs_never_worsen(
+        self, engines: dict[str, Engine], data: dict[str, Any], kind: str
+    ) -> None:
         """Through the whole engine, a new solid member never worsens a need present before and after."""
         before = engines["reference"].evaluate(data).safety_net
         extra = {"id": "zz-new", "kind": kind, "known_for_months": 24, **SOLID}
@@ -316,7 +372,9 @@ class TestMonotonic:
 class TestDeterminism:
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=documents(), seed=st.integers(0, 1000))
-    def test_shuffled_network_same_safety_net(self, engines: dict[str, Engine], data: dict[str, Any], seed: int) -> None:
+    def test_shuffled_network_same_safety_net(
+        self, engines: dict[str, Engine], data: dict[str, Any], seed: int
+    ) -> None:
         """Shuffling the network, links and mitigations gives byte-identical evaluations."""
         first = engines["reference"].evaluate(data).to_json()
         assert engines["reference"].evaluate(shuffled(data, seed)).to_json() == first
@@ -341,12 +399,20 @@ class TestSizes:
         needs = evaluation.safety_net.needs
         assert needs and all(n.status == "missing" for n in needs)
         prompts = {p.id for p in evaluation.prompts}
-        assert {"net.build.empty", "net.gap.route-back", "net.gap.early-warning", "net.gap.prescribing"} <= prompts
+        assert {
+            "net.build.empty",
+            "net.gap.route-back",
+            "net.gap.early-warning",
+            "net.gap.prescribing",
+        } <= prompts
         assert "prm.3.2" in {t.id for t in evaluation.tensions}
 
     def test_large_network(self, engines: dict[str, Engine]) -> None:
         """A 500-member network evaluates, ranks fillers and keeps every filler."""
-        network = [{"id": f"m{i:03d}", "kind": vocab.PERSONAL_KINDS[i % 6], "closeness": 1 + i % 5, **SOLID} for i in range(500)]
+        network = [
+            {"id": f"m{i:03d}", "kind": vocab.PERSONAL_KINDS[i % 6], "closeness": 1 + i % 5, **SOLID}
+            for i in range(500)
+        ]
         links = [[f"m{i:03d}", f"m{i + 1:03d}"] for i in range(499)]
         data = doc(network, links=links, person={"early_warning_signs": ["x"]})
         evaluation = engines["durable"].evaluate(data)

@@ -64,7 +64,9 @@ class TestShippedRuleTests:
     def test_every_rule_is_exercised_by_its_own_tests(self, book: RuleBook) -> None:
         """Each shipped rule is listed under `fires` by a case in its own ruleset's test file
         (and each case passes, above), so no rule ships without a case that makes it fire."""
-        listed = {(tests.ruleset, rule) for tests, _ in TEST_FILES.values() for c in tests.cases for rule in c.fires}
+        listed = {
+            (tests.ruleset, rule) for tests, _ in TEST_FILES.values() for c in tests.cases for rule in c.fires
+        }
         owned = {(loaded.ruleset.model.id, loaded.rule.id) for loaded in book.rules}
         assert sorted(owned - listed) == []
 
@@ -87,7 +89,12 @@ class TestShippedRulesets:
         every source is defined once (run scripts/migrate_rulesets.py after adding rules)."""
         from riskengine.documents.ruleset import Source
 
-        inline = [(r.model.id, e.id) for r in shipped.book.rulesets for e in r.model.sources if isinstance(e, Source)]
+        inline = [
+            (r.model.id, e.id)
+            for r in shipped.book.rulesets
+            for e in r.model.sources
+            if isinstance(e, Source)
+        ]
         assert inline == [], "run: python scripts/migrate_rulesets.py"
 
     def test_the_migration_has_nothing_left_to_do(self) -> None:
@@ -117,5 +124,7 @@ class TestReadability:
     def test_the_measure_tells_plain_from_technical(self) -> None:
         """The Flesch measure ranks a plain sentence far above a clinical one."""
         plain = flesch_reading_ease("You can stop at any time. Tell Sam if you feel unwell.")
-        clinical = flesch_reading_ease("Pharmacological contraindications necessitate multidisciplinary consideration.")
+        clinical = flesch_reading_ease(
+            "Pharmacological contraindications necessitate multidisciplinary consideration."
+        )
         assert plain > 80 and clinical < 0

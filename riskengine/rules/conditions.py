@@ -77,7 +77,9 @@ class _Ctx:
         self.problems.append(Diagnostic(where, code, dotted(path), message, hint=hint))
 
     def warn(self, path: YamlPath, code: str, message: str) -> None:
-        self.problems.append(Diagnostic(self.source.locate(path), code, dotted(path), message, Severity.WARNING))
+        self.problems.append(
+            Diagnostic(self.source.locate(path), code, dotted(path), message, Severity.WARNING)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,15 @@ from riskengine.rules.ir import CompiledRule, Predicate, Program
 from riskengine.rules.shipped import default_rulesets_dir, origin_of
 from riskengine.rules.templates import placeholder_names
 
-__all__ = ["LoadedRule", "LoadedRuleset", "RuleBook", "SharedSource", "find_files", "load_library", "load_rulebook"]
+__all__ = [
+    "LoadedRule",
+    "LoadedRuleset",
+    "RuleBook",
+    "SharedSource",
+    "find_files",
+    "load_library",
+    "load_rulebook",
+]
 
 _RULE_FILE = re.compile(r".*\.ya?ml$")
 
@@ -219,12 +227,18 @@ def _cited(
 
 
 def _resolve(
-    citation: Citation, i: int, source: SourceMap, library: dict[str, SharedSource], problems: list[Diagnostic]
+    citation: Citation,
+    i: int,
+    source: SourceMap,
+    library: dict[str, SharedSource],
+    problems: list[Diagnostic],
 ) -> Source | None:
     """The shared source a citation names, narrowed to the part cited and when it was checked."""
     if citation.cites and citation.id in library and citation.id != citation.cites:
         path: YamlPath = ("sources", i, "id")
-        message = f"'{citation.id}' is the id of another source in {SOURCES_FILE}; name this citation differently"
+        message = (
+            f"'{citation.id}' is the id of another source in {SOURCES_FILE}; name this citation differently"
+        )
         problems.append(Diagnostic(source.locate(path), "duplicate-id", dotted(path), message))
         return None
     shared = library.get(citation.library_id)
@@ -282,7 +296,9 @@ def _semantics(loaded: list[LoadedRuleset], problems: list[Diagnostic]) -> RuleB
     return RuleBook(tuple(loaded), ordered, disabled_sorted, program, late_program)
 
 
-def _rule_owners(loaded: list[LoadedRuleset], problems: list[Diagnostic]) -> dict[str, tuple[LoadedRuleset, int]]:
+def _rule_owners(
+    loaded: list[LoadedRuleset], problems: list[Diagnostic]
+) -> dict[str, tuple[LoadedRuleset, int]]:
     """Each rule id's ruleset and position; a second use of an id is an error naming the first."""
     owners: dict[str, tuple[LoadedRuleset, int]] = {}
     for ruleset in loaded:
@@ -416,7 +432,9 @@ def _check_outcomes(ruleset: LoadedRuleset, rule: Rule, base: YamlPath, problems
         if source is None and knowledge.source not in names:
             hint = closest(knowledge.source, names)
             problems.append(_diag(ruleset, where, "unknown-source", f"no source '{knowledge.source}'", hint))
-        elif source is not None and not (source.checked and source.review_by and (source.url or source.citation)):
+        elif source is not None and not (
+            source.checked and source.review_by and (source.url or source.citation)
+        ):
             message = f"knowledge needs a source with url or citation, checked and review_by; '{source.id}' lacks one"
             problems.append(_diag(ruleset, where, "unsourced-knowledge", message))
     need = rule.then.safety_net_need
