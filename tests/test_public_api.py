@@ -66,3 +66,19 @@ class TestPackaging:
             if not any(fnmatch.fnmatch(f, p) and f.count("/") == p.count("/") for p in patterns)
         ]
         assert files and not uncovered
+
+    def test_every_subpackage_is_installed(self) -> None:
+        """pyproject's package patterns take in every folder of riskengine with an __init__.py
+        (today's stages and any capability added later), so a regular install is complete."""
+        import fnmatch
+
+        import pytest
+
+        tomllib = pytest.importorskip("tomllib")
+        config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+        patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]
+        packages = [
+            ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "riskengine").rglob("__init__.py")
+        ]
+        assert len(packages) >= 7  # the face and the six stages at least
+        assert [p for p in packages if not any(fnmatch.fnmatch(p, pat) for pat in patterns)] == []

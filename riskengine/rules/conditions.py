@@ -71,6 +71,7 @@ class _Ctx:
     scope: str | None
     source: SourceMap
     problems: list[Diagnostic]
+    gate: bool = False  # the ruleset's applies_when: case fields only
 
     def fail(self, path: YamlPath, code: str, message: str, *, key: bool = False, hint: str = "") -> None:
         where = self.source.locate(path, key=key)
@@ -101,10 +102,15 @@ def resolve_field(name: str, scope: str | None) -> tuple[str, FieldSpec] | Unres
 
 
 def compile_conditions(
-    conditions: tuple[dict[str, Any], ...], scope: str | None, path: YamlPath, source: SourceMap
+    conditions: tuple[dict[str, Any], ...],
+    scope: str | None,
+    path: YamlPath,
+    source: SourceMap,
+    *,
+    gate: bool = False,
 ) -> tuple[CompiledConditions, list[Diagnostic]]:
-    """Compile a rule's ``when`` list; return the tests and any problems."""
-    ctx = _Ctx(scope, source, [])
+    """Compile a rule's ``when`` list (or, with ``gate``, a ruleset's ``applies_when``)."""
+    ctx = _Ctx(scope, source, [], gate)
     out = CompiledConditions()
     if len(conditions) > MAX_CONDITIONS:
         message = f"a rule may have at most {MAX_CONDITIONS} conditions (this one has {len(conditions):,}); split it into several rules"
@@ -162,7 +168,10 @@ def _field_test(
     resolved = resolve_field(name, ctx.scope)
     key_path = (*path, name)
     if isinstance(resolved, Unresolved):
-        ctx.fail(key_path, "unknown-field", resolved.message, key=True, hint=resolved.hint)
+        message = resolved.message
+        if ctx.gate and not resolved.hint and name.partition(".")[0] in FIELDS:
+            message = f"applies_when tests the case, and '{name}' is a field of each {name.partition('.')[0]}"
+        ctx.fail(key_path, "unknown-field", message, key=True, hint=resolved.hint)
         return None
     scope, spec = resolved
     op, operand, value_path = _operator(value, key_path, ctx)

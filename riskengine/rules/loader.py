@@ -317,7 +317,9 @@ def _rule_owners(
 
 def _gate(ruleset: LoadedRuleset, problems: list[Diagnostic]) -> CompiledConditions:
     """The ruleset's ``applies_when``, compiled once: case tests every one of its rules shares."""
-    gate, found = compile_conditions(ruleset.model.applies_when, None, ("applies_when",), ruleset.source)
+    gate, found = compile_conditions(
+        ruleset.model.applies_when, None, ("applies_when",), ruleset.source, gate=True
+    )
     problems.extend(found)
     return gate
 
