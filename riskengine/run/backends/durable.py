@@ -36,11 +36,13 @@ the narrow way that is known to be safe, and never uses its Python ``Host``:
   and within its per-node limits; at most 253 properties per fact, no colliding
   property-name hashes (D4);
 * a rule matched through two ``$or`` branches is reported once, as the IR requires;
-* rules are grouped by their *gate* (the activity or category test most pack rules
-  start with), each group packed into as few shards as the budget allows, and a gated
-  shard runs only when the case's activity or one of its categories opens it, found by
-  dictionary lookup: an exact necessary condition, like a Rete alpha-memory index,
-  covered by the parity tests. So a session never carries rules that cannot fire.
+* rules are grouped by their *gate* (the activity or category test a pack declares in
+  ``applies_when``, carried by the IR as the rule's ``gate``; for a ruleset that declares
+  none, the rule's own first such test), each group packed into as few shards as the
+  budget allows, and a gated shard runs only when the case's activity or one of its
+  categories opens it, found by dictionary lookup: an exact necessary condition, like a
+  Rete alpha-memory index, covered by the parity tests. So a session never carries rules
+  that cannot fire.
 
 The Python layer of durable-rules (``durable.engine``) costs about ten times the C
 engine's own time per evaluation (a JSON round trip of the session state per action);
