@@ -947,10 +947,15 @@ def map_resources(
     m.careplan_person_extensions()
     m.proposal_details()
     data = m.finish()
-    if problems.errors:
-        raise riskengine.InputError(problems.items)
     try:
         proposal = riskengine.proposal_from_data(data)
     except riskengine.InputError as exc:
-        raise riskengine.InputError([*problems.items, *(m.locate(d) for d in exc.diagnostics)]) from None
+        # fields the mapping already reported as missing would only be reported twice
+        missing = {k for k in ("id", "jurisdiction", "as_of") if data.get(k) is None}
+        if data["proposal"].get("activity") is None:
+            missing.add("proposal.activity")
+        found = [m.locate(d) for d in exc.diagnostics if d.field not in missing]
+        raise riskengine.InputError([*problems.items, *found]) from None
+    if problems.errors:
+        raise riskengine.InputError(problems.items)
     return FhirMapping(proposal, problems.warnings, dict(m.references), m.references.get("person") or None)
