@@ -164,6 +164,31 @@ class TestWhatIsRead:
         knowledge = {k.id for k in shipped.evaluate(p).knowledge}
         assert "medication.nice-antidepressant-taper" in knowledge  # speaks to the medicine that changes
 
+    @pytest.mark.parametrize(
+        ("code", "expected"),
+        [
+            ({"coding": [{"system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-LegalStatusClassificationWales", "code": "35"}]},
+             "community_treatment_order"),
+            ({"coding": [{"system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-LegalStatusClassificationEngland", "code": "35"}]},
+             "guardianship"),
+            ({"coding": [{"system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-LegalStatusClassificationEngland", "code": "03"}]},
+             "detained"),
+            ({"text": "CTO"}, "community_treatment_order"),
+            ({"coding": [{"system": f"{fhir.CANONICAL}/CodeSystem/legal-context", "code": "s17_leave"}]}, "s17_leave"),
+            ({"text": "risk to others"}, "unknown"),
+        ],
+    )  # fmt: skip
+    def test_legal_context_codes_are_read_by_their_system(self, code: dict[str, Any], expected: str) -> None:
+        """The same UK Core code means guardianship in England's list and a CTO in Wales's; other flags are not read."""
+        bundle = _load("wales-cto-medication")
+        flag = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Flag")
+        flag["code"] = code
+        mapping = fhir.map_bundle(bundle)
+        assert mapping.proposal.person.legal_context == expected
+        assert (expected == "unknown") == any(
+            w.field.endswith("resource.code") and w.code == "not-read" for w in mapping.warnings
+        )
+
     def test_scotland_consent_rules_reach_the_safety_net(self, shipped: riskengine.Engine) -> None:
         """Consent provisions become the person's sharing rules, and a plan step against one is surfaced."""
         p = fhir.proposal_from_bundle(_load("scotland-consent-sharing"))

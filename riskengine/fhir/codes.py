@@ -20,6 +20,7 @@ __all__ = [
     "LEGAL_CONTEXT_SYNONYMS",
     "NS",
     "PARTNER_ROLE_CODES",
+    "UKCORE_LEGAL_STATUS",
     "V2_CONTACT_ROLE",
     "V3_ROLE_CODE",
     "V3_ROLE_KINDS",
@@ -139,6 +140,25 @@ KIND_SYNONYMS: Final = {
     "helpline": "helpline",
     "employer": "employer",
 }
+
+# UK Core's Mental Health Act legal status classifications (copied by HL7 UK from the NHS
+# Data Dictionary and the NHS Wales Data Dictionary). The same code means different things in
+# the two systems (35 is guardianship in England's list and a CTO in Wales's), so the system
+# decides. Codes not listed (98 not applicable, 99 not known) are not read.
+UKCORE_LEGAL_STATUS_ENGLAND: Final = (
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-LegalStatusClassificationEngland"
+)
+UKCORE_LEGAL_STATUS_WALES: Final = "https://fhir.hl7.org.uk/CodeSystem/UKCore-LegalStatusClassificationWales"
+_DETAINED_ENGLAND = [f"{n:02d}" for n in (*range(2, 11), *range(12, 21))] + ["31", "32", "37", "38"]
+_DETAINED_WALES = [f"{n:02d}" for n in (*range(2, 11), *range(12, 21))] + ["30", "31", "32", "34"]
+UKCORE_LEGAL_STATUS: Final = {
+    UKCORE_LEGAL_STATUS_ENGLAND: {
+        "01": "informal", **dict.fromkeys(_DETAINED_ENGLAND, "detained"), "35": "guardianship", "36": "guardianship",
+    },
+    UKCORE_LEGAL_STATUS_WALES: {
+        "01": "informal", **dict.fromkeys(_DETAINED_WALES, "detained"), "35": "community_treatment_order",
+    },
+}  # fmt: skip
 
 # Flag.code / Basic.code text (lower-cased) to legal contexts. Exact phrases only.
 LEGAL_CONTEXT_SYNONYMS: Final = {

@@ -24,6 +24,7 @@ from .codes import (
     EXT,
     KIND_SYNONYMS,
     LEGAL_CONTEXT_SYNONYMS,
+    UKCORE_LEGAL_STATUS,
     V3_ROLE_CODE,
     V3_ROLE_KINDS,
 )
@@ -279,6 +280,10 @@ class _Mapper:
     def _legal_code(self, r: Resource) -> tuple[str, str] | None:
         for where, code in coded(r.data.get("code"), CS.LEGAL_CONTEXT, r.at("code")):
             return where, code
+        for system, table in UKCORE_LEGAL_STATUS.items():
+            for where, code in coded(r.data.get("code"), system, r.at("code")):
+                if code in table:
+                    return where, table[code]
         text = text_of(r.data.get("code"))
         if text and text.lower() in LEGAL_CONTEXT_SYNONYMS:
             return r.at("code"), LEGAL_CONTEXT_SYNONYMS[text.lower()]
