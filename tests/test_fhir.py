@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 import riskengine
 from riskengine import fhir
 
-from .paths import FIXTURES
+from .paths import EXAMPLES, FIXTURES, SCENARIO_PROPOSALS
+from .strategies import proposals
 from .test_promises import BANNED
 
 FHIR = FIXTURES / "fhir"
@@ -373,6 +374,54 @@ class TestWhatIsProduced:
         assert prompts[first.id]["textEquivalent"] == " ".join(first.to_person.split())
 
 
+# ---- proposal -> bundle -> proposal ------------------------------------------------------
+
+PROPOSAL_FILES = (
+    sorted(SCENARIO_PROPOSALS.glob("*.yaml"))
+    + sorted(p for p in (FIXTURES / "activities").rglob("*.yaml") if not p.name.endswith(".expect.yaml"))
+    + sorted(EXAMPLES.glob("*.yaml"))
+)
+
+
+def _normal(p: riskengine.Proposal, ref: str | None) -> dict[str, Any]:
+    """A proposal as data with the network and links in one order (FHIR keeps no member order)."""
+    data = p.model_dump(mode="json", by_alias=True)
+    data["network"] = sorted(data["network"], key=lambda m: m["id"])
+    data["links"] = sorted(sorted(pair) for pair in data["links"])
+    data["person"]["ref"] = ref if ref is not None else data["person"]["ref"]
+    return data
+
+
+def _round_trip(p: riskengine.Proposal) -> riskengine.Proposal:
+    bundle = fhir.bundle_for(p)
+    for entry in bundle["entry"]:
+        get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+    mapping = fhir.map_bundle(bundle)
+    assert not [w for w in mapping.warnings if w.code != "not-read"], mapping.warnings
+    return mapping.proposal
+
+
+@pytest.mark.parametrize("path", PROPOSAL_FILES, ids=lambda p: p.name)
+def test_every_proposal_survives_fhir_and_evaluates_the_same(path: Any, shipped: riskengine.Engine) -> None:
+    """Each scenario, fixture and contract example → bundle_for (valid R4B) → map_bundle: the same
+    proposal (network order aside) and a byte-identical evaluation. The mapping loses nothing."""
+    original = riskengine.load_proposal(path)
+    back = _round_trip(original)
+    ref = back.person.ref if original.person.ref is None else None  # no ref in: a pseudonym out
+    assert _normal(back, None) == _normal(original, ref)
+    assert shipped.evaluate(back).to_json() == shipped.evaluate(original).to_json()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(proposals())
+def test_generated_proposals_survive_fhir(doc: dict[str, Any]) -> None:
+    """Random valid proposals, sparse or full, come back from FHIR as they went in."""
+    original = riskengine.proposal_from_data(doc)
+    back = _round_trip(original)
+    ref = back.person.ref if original.person.ref is None else None
+    assert _normal(back, None) == _normal(original, ref)
+
+
 # ---- junk in, only InputError out --------------------------------------------------------
 
 JSON = st.recursive(
@@ -417,6 +466,17 @@ def test_junk_resources_in_a_bundle_never_raise_anything_but_input_error(
     _only_input_errors(lambda: fhir.map_prefetch(prefetch, jurisdiction=where))
 
 
+def test_docs_name_every_riskengine_code_system_and_extension() -> None:
+    """docs/fhir.md lists every CodeSystem and extension the mapping reads or writes (no silent drift)."""
+    from .paths import ROOT
+
+    text = (ROOT / "docs" / "fhir.md").read_text(encoding="utf-8")
+    for holder in (fhir.CS, fhir.EXT):
+        for name, url in vars(holder).items():
+            if name.isupper():
+                assert f"`{url.rsplit('/', 1)[-1]}`" in text, url
+
+
 def test_prefetch_templates_ask_only_for_what_the_mapping_reads() -> None:
     """Each prefetch template is scoped to the patient in context and names a resource type the mapping reads."""
     from riskengine.fhir.inbound import READ_TYPES
@@ -424,3 +484,32 @@ def test_prefetch_templates_ask_only_for_what_the_mapping_reads() -> None:
     for key, template in fhir.PREFETCH.items():
         assert "{{context.patientId}}" in template, key
         assert template.split("?")[0].split("/")[0] in READ_TYPES, key
+
+
+def _paths(node: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a node in a JSON tree (the root excluded)."""
+    found: list[tuple[Any, ...]] = [here] if here else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*here, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _paths(value, (*here, i))
+    return found
+
+
+def _replace(node: Any, path: tuple[Any, ...], value: Any) -> None:
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(GOOD), st.lists(st.tuples(st.integers(min_value=0), JSON), min_size=1, max_size=3))
+def test_mutated_bundles_never_raise_anything_but_input_error(name: str, mutations: list[tuple[int, Any]]) -> None:
+    """A real bundle with a few nodes replaced by junk reaches deep into the mapping; still only InputError."""
+    bundle = _load(name)
+    for pick, junk in mutations:
+        paths = _paths(bundle)
+        _replace(bundle, paths[pick % len(paths)], junk)
+    _only_input_errors(lambda: fhir.map_bundle(bundle))

@@ -22,6 +22,7 @@ from typing import Any, Final
 import riskengine
 
 from .codes import CANONICAL, CS, EXT, NS
+from .encode import bundle_for
 from .inbound import FhirMapping, map_resources
 from .outbound import resources_for
 from .read import Problems, gather_bundle, gather_prefetch
@@ -33,6 +34,7 @@ __all__ = [
     "NS",
     "PREFETCH",
     "FhirMapping",
+    "bundle_for",
     "map_bundle",
     "map_prefetch",
     "proposal_from_bundle",

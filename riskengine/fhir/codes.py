@@ -70,6 +70,10 @@ class EXT:
     CONDITION_PROPOSED: Final = f"{CANONICAL}/StructureDefinition/condition-proposed"
     CONCERNS_ASKED: Final = f"{CANONICAL}/StructureDefinition/concerns-asked"
     PERSON_VIEW_RECORDED: Final = f"{CANONICAL}/StructureDefinition/person-view-recorded"
+    INFORMATION_SHARED: Final = f"{CANONICAL}/StructureDefinition/information-shared"
+    DISAGREEMENT: Final = f"{CANONICAL}/StructureDefinition/disagreement"
+    SURE: Final = f"{CANONICAL}/StructureDefinition/sure-test"
+    EARLIER_ATTEMPT: Final = f"{CANONICAL}/StructureDefinition/earlier-attempt"
     RAISED_BY: Final = f"{CANONICAL}/StructureDefinition/raised-by"
     PERSON_WORDS: Final = f"{CANONICAL}/StructureDefinition/person-words"
     MEDICATION_CLASS: Final = f"{CANONICAL}/StructureDefinition/medication-class"
@@ -77,7 +81,12 @@ class EXT:
     # produced only (evaluation -> FHIR)
     SAFETY_NET_NEED: Final = f"{CANONICAL}/StructureDefinition/safety-net-need"
     RULESET_SHA256: Final = f"{CANONICAL}/StructureDefinition/ruleset-sha256"
-    SUGGESTED_OWNER: Final = f"{CANONICAL}/StructureDefinition/suggested-owner"
+    # who does a plan step, when that is not a member FHIR can reference ("the team", a role)
+    OWNER: Final = f"{CANONICAL}/StructureDefinition/owner"
+    DRAWS_ON: Final = f"{CANONICAL}/StructureDefinition/draws-on"
+    CAPACITY_NOTE: Final = f"{CANONICAL}/StructureDefinition/capacity-note"
+    ADVANCE_STATEMENT: Final = f"{CANONICAL}/StructureDefinition/advance-statement"
+    SUCCESS_LOOKS_LIKE: Final = f"{CANONICAL}/StructureDefinition/success-looks-like"
 
 
 class NS:
@@ -88,6 +97,10 @@ class NS:
     RULE: Final = f"{CANONICAL}/NamingSystem/rule"
     RULESET: Final = f"{CANONICAL}/NamingSystem/ruleset"
     ENGINE: Final = f"{CANONICAL}/NamingSystem/engine"
+    # a network member's id in the proposal, when it is not (or cannot be) the FHIR logical id
+    MEMBER: Final = f"{CANONICAL}/NamingSystem/network-member"
+    # a kind of person, for a sharing rule about (say) "family" rather than one named member
+    KIND: Final = f"{CANONICAL}/NamingSystem/relationship-kind"
 
 
 # HL7 v3 RoleCode (the R4 RelatedPerson.relationship binding, also used by UK Core) to
