@@ -513,3 +513,62 @@ def test_mutated_bundles_never_raise_anything_but_input_error(name: str, mutatio
         paths = _paths(bundle)
         _replace(bundle, paths[pick % len(paths)], junk)
     _only_input_errors(lambda: fhir.map_bundle(bundle))
+
+
+class TestCommands:
+    def _run(self, *argv: str) -> tuple[int, str, str]:
+        import io
+
+        from riskengine.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def test_read_prints_the_proposal_and_warnings_by_fhir_path(self) -> None:
+        code, out, err = self._run("fhir", "read", str(FHIR / "wales-cto-medication.json"), "--format", "json")
+        assert code == 0
+        assert riskengine.proposal_from_data(json.loads(out)) == fhir.proposal_from_bundle(_load("wales-cto-medication"))
+        assert "Bundle.entry[8].resource.status" in err
+
+    def test_read_of_a_broken_bundle_exits_2_with_every_problem(self) -> None:
+        code, out, err = self._run("fhir", "read", str(FHIR / "broken.json"))
+        assert (code, out) == (2, "")
+        assert err.count("error[") == 10 and "did you mean 'parkrun'" in err
+
+    def test_a_whole_cds_hooks_request_is_read_with_prefetch(self, tmp_path: Any) -> None:
+        request = {"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+                   "context": {"userId": "Practitioner/kw", "patientId": "pt-2041"},
+                   "prefetch": _as_prefetch(_load("england-parkrun"))}  # fmt: skip
+        path = tmp_path / "hook.json"
+        path.write_text(json.dumps(request), encoding="utf-8")
+        code, out, _ = self._run("fhir", "read", str(path), "--prefetch", "--format", "json")
+        assert code == 0 and json.loads(out)["proposal"]["activity"] == "parkrun"
+
+    def test_resources_prints_a_bundle_of_valid_resources(self) -> None:
+        code, out, _ = self._run("fhir", "resources", str(FHIR / "scotland-consent-sharing.json"))
+        assert code == 0
+        bundle = json.loads(out)
+        get_fhir_model_class("Bundle").model_validate(bundle)
+        assert {e["resource"]["resourceType"] for e in bundle["entry"]} >= {"CarePlan", "CareTeam", "Provenance"}
+
+    def test_bundle_then_read_gives_the_proposal_back(self, tmp_path: Any) -> None:
+        source = SCENARIO_PROPOSALS / "clay-shooting-certificate.yaml"
+        code, out, _ = self._run("fhir", "bundle", str(source))
+        assert code == 0
+        path = tmp_path / "bundle.json"
+        path.write_text(out, encoding="utf-8")
+        code, out, _ = self._run("fhir", "read", str(path), "--format", "json")
+        assert code == 0
+        back = riskengine.proposal_from_data(json.loads(out))
+        assert _normal(back, None) == _normal(riskengine.load_proposal(source), None)
+
+    def test_the_cli_does_not_load_fhir_models_until_asked(self) -> None:
+        """Building the command line imports neither fhir.resources nor the mapping (cold start stays light)."""
+        import subprocess
+        import sys
+
+        code = ("import sys, riskengine.cli as c; c._parser(); "
+                "print(any(m.startswith(('fhir', 'riskengine.fhir.inbound')) for m in sys.modules))")  # fmt: skip
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert result.stdout.strip() == "False"

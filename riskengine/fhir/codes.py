@@ -20,6 +20,7 @@ __all__ = [
     "LEGAL_CONTEXT_SYNONYMS",
     "NS",
     "PARTNER_ROLE_CODES",
+    "PREFETCH",
     "UKCORE_LEGAL_STATUS",
     "V2_CONTACT_ROLE",
     "V3_ROLE_CODE",
@@ -186,4 +187,18 @@ LEGAL_CONTEXT_SYNONYMS: Final = {
     "guardianship": "guardianship",
     "deprivation of liberty": "deprivation_of_liberty",
     "deprivation of liberty safeguards": "deprivation_of_liberty",
+}
+
+
+# CDS Hooks prefetch templates (patient-view context) for the resources the mapping reads.
+PREFETCH: Final[dict[str, str]] = {
+    "patient": "Patient/{{context.patientId}}",
+    "relatedPersons": "RelatedPerson?patient={{context.patientId}}",
+    "careTeams": "CareTeam?patient={{context.patientId}}&status=active,proposed",
+    "consents": "Consent?patient={{context.patientId}}&status=active",
+    "carePlans": "CarePlan?patient={{context.patientId}}&status=draft",
+    "goals": "Goal?patient={{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "medications": "MedicationStatement?patient={{context.patientId}}",
+    "flags": "Flag?patient={{context.patientId}}&status=active",
 }

@@ -187,7 +187,7 @@ class _Builder:
         if performer:
             detail["performer"] = [performer]
         elif owner:  # a safety-net role rather than a member: the plan still needs someone
-            detail["extension"] = [{"url": EXT.OWNER, "valueCode": owner}]
+            detail["extension"] = [{"url": EXT.OWNER, "valueString": owner}]
         if addresses:
             detail["reasonCode"] = [_concept(CS.CONCERN_KIND, a) for a in addresses]
         return {"detail": detail}
