@@ -38,14 +38,15 @@ class FieldSpec:
     type: FieldType
     doc: str
     vocab: tuple[str, ...] | None = None
+    lower: bool = False  # the facts hold it lower-cased, so a rule value with capitals never matches
 
 
 def _enum(literal: object, doc: str) -> FieldSpec:
     return FieldSpec("enum", doc, get_args(literal))
 
 
-def _list(doc: str, literal: object = None) -> FieldSpec:
-    return FieldSpec("list", doc, get_args(literal) if literal is not None else None)
+def _list(doc: str, literal: object = None, *, lower: bool = False) -> FieldSpec:
+    return FieldSpec("list", doc, get_args(literal) if literal is not None else None, lower)
 
 
 _T: FieldType = "text"
@@ -70,14 +71,18 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "sharing_rules_recorded": FieldSpec(
             _B, "derived: the advance statement records who may be told what"
         ),
-        "medication_names": _list("names of medicines taken"),
-        "medication_classes": _list("classes of medicines taken (open list, e.g. antidepressant)"),
+        "medication_names": _list("names of medicines taken, lower-cased", lower=True),
+        "medication_classes": _list(
+            "classes of medicines taken, lower-cased (open list, e.g. antidepressant)", lower=True
+        ),
         "medication_count": FieldSpec(_N, "derived: how many medicines are recorded"),
         "changing_medication_names": _list(
-            "derived: names of the medicines marked as changing (if none is, those not marked false)"
+            "derived: names of the medicines marked as changing (if none is, those not marked false)",
+            lower=True,
         ),
         "changing_medication_classes": _list(
-            "derived: classes of the medicines marked as changing (if none is, those not marked false)"
+            "derived: classes of the medicines marked as changing (if none is, those not marked false)",
+            lower=True,
         ),
         "changing_medication_marked": FieldSpec(_B, "derived: at least one medicine is marked as changing"),
         "physical_health": _list("physical health tags"),

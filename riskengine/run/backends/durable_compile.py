@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from riskengine.errors import RulesetError
+from riskengine.errors import RuleRefused, RulesetError
 from riskengine.rules.fields import CASE_SCOPES, FIELDS, ITEM_SCOPES, fact_key
 from riskengine.rules.ir import AnyOf, CompiledRule, Predicate, Program, Test, tests_of
 from riskengine.run.backends.alpha import AlphaNetwork
@@ -138,10 +138,14 @@ def _first_fit(rules: list[CompiledRule], definitions: dict[int, dict[str, Any]]
             network = AlphaNetwork.of(_fixed_rules())
             if not network.fits(definition, STACK_BUDGET):
                 alone = AlphaNetwork.of({**_fixed_rules(), "rule": definition}).limits
-                raise RulesetError(
-                    f"rule '{rule.rule_id}' ({rule.ruleset}) is too wide for durable-rules: "
-                    f"{'; '.join(alone.problems(STACK_BUDGET))}. Split its long lists of values or words, "
-                    "or its 'any' groups, into several rules, or use the reference backend"
+                why = "; ".join(alone.problems(STACK_BUDGET)) or (
+                    f"with riskengine's own two rules it would leave more than {STACK_BUDGET} alpha nodes pending"
+                )
+                raise RuleRefused(
+                    rule.rule_id,
+                    rule.ruleset,
+                    f"is too wide for durable-rules: {why}. Split its long lists of values or words, "
+                    "or its 'any' groups, into several rules, or use the reference backend",
                 )
             shards.append((network, [rule]))
     return [members for _, members in shards]
