@@ -210,6 +210,31 @@ class TestWhatIsRead:
         assert case["mapping"].proposal.person.ref.startswith("P-")  # type: ignore[union-attr]
 
 
+class TestValidationCache:
+    def test_a_resource_changed_after_passing_is_checked_again(self) -> None:
+        """The cache of resources that passed is keyed by content: an edit to a passed resource is
+        still caught, and a bad resource fails every time."""
+        from riskengine.fhir import read
+
+        bundle = _load("england-parkrun")
+        fhir.map_bundle(bundle)
+        assert read._valid  # the good resources were remembered (as digests)
+        assert all(isinstance(k, bytes) and len(k) == 16 for k in read._valid)
+        bundle["entry"][1]["resource"]["active"] = "sometimes"
+        for _ in range(2):
+            with pytest.raises(riskengine.InputError) as caught:
+                fhir.map_bundle(bundle)
+            assert "Bundle.entry[1].resource.active" in {d.field for d in caught.value.diagnostics}
+
+    def test_the_cache_is_bounded(self) -> None:
+        from riskengine.fhir import read
+
+        for n in range(read.VALID_CACHE_SIZE + 50):
+            read.validate("Flag", {"resourceType": "Flag", "id": f"f{n}", "status": "active", "code": {"text": "x"},
+                                   "subject": {"reference": "Patient/p"}}, "Flag", read.Problems("<t>"))  # fmt: skip
+        assert len(read._valid) == read.VALID_CACHE_SIZE
+
+
 class TestJurisdiction:
     def _bundle_with_country(self, country: str) -> dict[str, Any]:
         bundle = _load("england-parkrun")
@@ -506,7 +531,9 @@ def _replace(node: Any, path: tuple[Any, ...], value: Any) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(GOOD), st.lists(st.tuples(st.integers(min_value=0), JSON), min_size=1, max_size=3))
-def test_mutated_bundles_never_raise_anything_but_input_error(name: str, mutations: list[tuple[int, Any]]) -> None:
+def test_mutated_bundles_never_raise_anything_but_input_error(
+    name: str, mutations: list[tuple[int, Any]]
+) -> None:
     """A real bundle with a few nodes replaced by junk reaches deep into the mapping; still only InputError."""
     bundle = _load(name)
     for pick, junk in mutations:
@@ -526,9 +553,13 @@ class TestCommands:
         return code, out.getvalue(), err.getvalue()
 
     def test_read_prints_the_proposal_and_warnings_by_fhir_path(self) -> None:
-        code, out, err = self._run("fhir", "read", str(FHIR / "wales-cto-medication.json"), "--format", "json")
+        code, out, err = self._run(
+            "fhir", "read", str(FHIR / "wales-cto-medication.json"), "--format", "json"
+        )
         assert code == 0
-        assert riskengine.proposal_from_data(json.loads(out)) == fhir.proposal_from_bundle(_load("wales-cto-medication"))
+        assert riskengine.proposal_from_data(json.loads(out)) == fhir.proposal_from_bundle(
+            _load("wales-cto-medication")
+        )
         assert "Bundle.entry[8].resource.status" in err
 
     def test_read_of_a_broken_bundle_exits_2_with_every_problem(self) -> None:
@@ -550,7 +581,11 @@ class TestCommands:
         assert code == 0
         bundle = json.loads(out)
         get_fhir_model_class("Bundle").model_validate(bundle)
-        assert {e["resource"]["resourceType"] for e in bundle["entry"]} >= {"CarePlan", "CareTeam", "Provenance"}
+        assert {e["resource"]["resourceType"] for e in bundle["entry"]} >= {
+            "CarePlan",
+            "CareTeam",
+            "Provenance",
+        }
 
     def test_bundle_then_read_gives_the_proposal_back(self, tmp_path: Any) -> None:
         source = SCENARIO_PROPOSALS / "clay-shooting-certificate.yaml"
