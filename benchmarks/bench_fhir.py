@@ -26,8 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from riskengine import Engine  # noqa: E402
-from riskengine import fhir  # noqa: E402
+from riskengine import Engine, fhir  # noqa: E402
 
 BUNDLE = ROOT / "tests" / "fixtures" / "fhir" / "england-parkrun.json"
 
