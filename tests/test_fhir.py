@@ -502,6 +502,22 @@ def test_docs_name_every_riskengine_code_system_and_extension() -> None:
                 assert f"`{url.rsplit('/', 1)[-1]}`" in text, url
 
 
+def test_the_docs_python_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The example at the top of docs/fhir.md runs as written and yields valid resources."""
+    import re
+
+    from .paths import ROOT
+
+    text = (ROOT / "docs" / "fhir.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n(.*?)```", text, re.DOTALL)
+    assert example is not None
+    monkeypatch.chdir(ROOT)
+    scope: dict[str, Any] = {}
+    exec(compile(example.group(1), "docs/fhir.md", "exec"), scope)
+    assert scope["resources"] and scope["mapping"].proposal.proposal.activity == "parkrun"
+    assert "Observation is not part of the mapping" in capsys.readouterr().out
+
+
 def test_prefetch_templates_ask_only_for_what_the_mapping_reads() -> None:
     """Each prefetch template is scoped to the patient in context and names a resource type the mapping reads."""
     from riskengine.fhir.inbound import READ_TYPES
