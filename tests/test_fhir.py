@@ -393,7 +393,11 @@ class TestWhatIsProduced:
         evaluation: riskengine.Evaluation = case["evaluation"]
         group = next(r for r in case["resources"] if r["resourceType"] == "RequestGroup")
         actions = [a for stage in group["action"] for a in stage.get("action", [])]
-        prompts = {a["title"]: a for a in actions if a["code"][0]["coding"][0]["code"] == "prompt"}
+        prompts = {
+            a["code"][1]["coding"][0]["code"]: a
+            for a in actions
+            if a["code"][0]["coding"][0]["code"] == "prompt"
+        }
         assert set(prompts) == {p.id for p in evaluation.prompts}
         first = evaluation.prompts[0]
         assert prompts[first.id]["textEquivalent"] == " ".join(first.to_person.split())
@@ -502,7 +506,9 @@ def test_docs_name_every_riskengine_code_system_and_extension() -> None:
                 assert f"`{url.rsplit('/', 1)[-1]}`" in text, url
 
 
-def test_the_docs_python_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_docs_python_example_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The example at the top of docs/fhir.md runs as written and yields valid resources."""
     import re
 

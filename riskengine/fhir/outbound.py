@@ -222,8 +222,7 @@ class _Builder:
         return self.add(group, rules)
 
     def _prompt(self, prompt: Any) -> Json:
-        action: Json = {
-            "title": prompt.id,
+        action: Json = {  # no title: a prompt has only an id, which is in the code
             "description": _clean(prompt.to_practitioner),
             "textEquivalent": _clean(prompt.to_person),
             "code": [_concept(CS.CATEGORY, "prompt"), _concept(CS.RULE, prompt.id)],
