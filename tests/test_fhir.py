@@ -301,6 +301,34 @@ class TestLocatedProblems:
         assert missing == {"prefetch.relatedPersons", "prefetch.flags"}
         assert "jay" not in {m.id for m in mapping.proposal.network}
 
+    def test_problems_in_a_prefetch_are_located_by_prefetch_key(self) -> None:
+        """In a CDS Hooks prefetch the path starts at the key: prefetch.relatedPersons.entry[0]...."""
+        prefetch = _as_prefetch(_load("england-parkrun"))
+        prefetch["relatedPersons"]["entry"][0]["resource"]["active"] = "sometimes"
+        prefetch["carePlans"]["entry"][0]["resource"]["activity"][0]["detail"]["code"]["coding"][0][
+            "code"
+        ] = "parkrn"
+        with pytest.raises(riskengine.InputError) as caught:
+            fhir.map_prefetch(prefetch)
+        assert {d.field for d in caught.value.diagnostics if d.severity == "error"} == {
+            "prefetch.relatedPersons.entry[0].resource.active",
+            "prefetch.carePlans.entry[0].resource.activity[0].detail.code.coding[0].code",
+        }
+
+    def test_a_resource_nested_too_deeply_is_one_located_error(self) -> None:
+        """Thousands of nested Consent provisions: a located error in bounded time, not a crash."""
+        bundle = _load("scotland-consent-sharing")
+        consent = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent")
+        node: dict[str, Any] = {"type": "deny"}
+        for _ in range(5000):
+            node = {"type": "permit", "provision": [node]}
+        consent["provision"] = node
+        with pytest.raises(riskengine.InputError) as caught:
+            fhir.map_bundle(bundle)
+        assert [(d.field, d.code) for d in caught.value.diagnostics if d.severity == "error"] == [
+            ("Bundle.entry[5].resource", "too-deep")
+        ]
+
     def test_no_careplan_is_one_located_error(self) -> None:
         bundle = _load("england-parkrun")
         bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "CarePlan"]

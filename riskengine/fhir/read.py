@@ -186,7 +186,10 @@ def validate(resource_type: str, data: Mapping[str, Any], path: str, problems: P
     except pydantic.ValidationError as exc:
         _report(exc.errors(include_url=False), path, problems)
         return False
-    except (ValueError, TypeError, RecursionError, LookupError) as exc:
+    except RecursionError:
+        problems.error(path, "too-deep", f"this {resource_type} is nested too deeply to read")
+        return False
+    except (ValueError, TypeError, LookupError) as exc:
         # fhir.resources' own validators raise plain errors for some malformed input
         problems.error(path, "invalid-resource", f"not a valid {resource_type}: {type(exc).__name__}")
         return False
