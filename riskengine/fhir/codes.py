@@ -22,7 +22,6 @@ __all__ = [
     "PARTNER_ROLE_CODES",
     "PREFETCH",
     "UKCORE_LEGAL_STATUS",
-    "V2_CONTACT_ROLE",
     "V3_ROLE_CODE",
     "V3_ROLE_KINDS",
 ]
@@ -30,7 +29,6 @@ __all__ = [
 CANONICAL: Final = "https://riskengine.example.org/fhir"
 
 V3_ROLE_CODE: Final = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
-V2_CONTACT_ROLE: Final = "http://terminology.hl7.org/CodeSystem/v2-0131"
 CONSENT_SCOPE: Final = "http://terminology.hl7.org/CodeSystem/consentscope"
 
 
