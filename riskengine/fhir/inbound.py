@@ -992,8 +992,9 @@ class _Mapper:
             probe = re.sub(r"(\[\d+\]|\.[^.\[]*|^[^.\[]+)$", "", probe)
         where = self.origins.get(probe, "")
         message = f"{diagnostic.message} (proposal field {field})" if field else diagnostic.message
+        location = riskengine.Location(self.problems.source)
         return riskengine.Diagnostic(
-            riskengine.Location(self.problems.source), diagnostic.code, where, message, diagnostic.severity
+            location, diagnostic.code, where, message, diagnostic.severity, diagnostic.hint
         )
 
 

@@ -51,7 +51,9 @@ class Problems:
     def warn(self, fhir_path: str, code: str, message: str) -> None:
         """Record something read around or skipped."""
         location = riskengine.Location(self.source)
-        self.items.append(riskengine.Diagnostic(location, code, fhir_path, message, "warning"))
+        self.items.append(
+            riskengine.Diagnostic(location, code, fhir_path, message, riskengine.Severity.WARNING)
+        )
 
     @property
     def errors(self) -> list[riskengine.Diagnostic]:
