@@ -28,9 +28,11 @@ from .errors import (
 from .evaluation import Evaluation
 from .knowledge import CatalogueEntry, knowledge_catalogue
 from .loader import RuleBook, load_rulebook
+from .person import render_person
 from .proposal import Proposal
 from .proposals import load_proposal, parse_proposal, proposal_from_data
 from .testing import TestReport, run_rule_tests
+from .textreport import render_text
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -54,5 +56,7 @@ __all__ = [
     "load_rulebook",
     "parse_proposal",
     "proposal_from_data",
+    "render_person",
+    "render_text",
     "run_rule_tests",
 ]

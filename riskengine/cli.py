@@ -25,10 +25,12 @@ from .evaluation import Evaluation
 from .loader import load_rulebook
 from .proposal import Proposal
 from .proposals import load_proposal, proposal_warnings
-from .render import diagnostics_json, diagnostics_text, evaluation_text, rule_tests_json, rule_tests_text
+from .person import render_person
+from .render import diagnostics_json, diagnostics_text, rule_tests_json, rule_tests_text
 from .ruleset import Ruleset, RuleTestFile
 from .source import read_document
 from .testing import load_test_file, run_rule_tests
+from .textreport import render_text
 
 __all__ = ["main"]
 
@@ -56,7 +58,11 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="evaluate a proposal and print the evaluation")
     evaluate.add_argument("file", type=Path, help="proposal file (YAML or JSON)")
-    _common(evaluate, formats=("json", "text"), default="json")
+    _common(evaluate, formats=("json", "text", "person"), default="json")
+    evaluate.add_argument(
+        "--full", action="store_true",
+        help="with --format text: every section, not only the brief and the questions for today",
+    )  # fmt: skip
     _rulesets(evaluate)
 
     validate = sub.add_parser("validate", help="check rulesets, rule tests and proposals")
@@ -143,7 +149,12 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for warning in proposal_warnings(proposal, read_document(args.file).source):
         err.write(warning.render() + "\n")
     evaluation = engine.evaluate(proposal)
-    out.write(evaluation.to_json() + "\n" if args.format == "json" else evaluation_text(evaluation))
+    if args.format == "json":
+        out.write(evaluation.to_json() + "\n")
+    elif args.format == "person":
+        out.write(render_person(evaluation))
+    else:
+        out.write(render_text(evaluation, full=args.full))
     return EXIT_OK
 
 
