@@ -27,9 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from riskengine.report.person import person_facing_texts  # noqa: E402
+from riskengine.report.readability import flesch_reading_ease, same_point  # noqa: E402
+
 import riskengine  # noqa: E402
-from riskengine.person import person_facing_texts  # noqa: E402
-from riskengine.readability import flesch_reading_ease, same_point  # noqa: E402
 
 TARGETS = {
     "brief_items_max": 5,
@@ -79,7 +80,9 @@ def duplicate_pairs(evaluation: riskengine.Evaluation, topic_of: dict[str, str])
     shown = [p.id for p in (*evaluation.prompts, *evaluation.prompts_set_aside) if p.id in topic_of]
     pairs += [(a, b) for a, b in itertools.combinations(shown, 2) if topic_of[a] == topic_of[b]]
     copy = [line for line in _paragraphs(riskengine.render_person(evaluation))]
-    pairs += [(f"copy: {a[:40]}", f"copy: {b[:40]}") for a, b in itertools.combinations(copy, 2) if same_point(a, b)]
+    pairs += [
+        (f"copy: {a[:40]}", f"copy: {b[:40]}") for a, b in itertools.combinations(copy, 2) if same_point(a, b)
+    ]
     return pairs
 
 
@@ -150,15 +153,19 @@ def main() -> int:
     }
     at_most = ("brief_items_max", "practitioner_words_median", "person_words_median", "person_words_max",
                "near_duplicate_pairs")  # fmt: skip
-    met = {
-        k: (summary[k] <= v if k in at_most else summary[k] >= v) for k, v in TARGETS.items()
-    }
+    met = {k: (summary[k] <= v if k in at_most else summary[k] >= v) for k, v in TARGETS.items()}
     for key, value in summary.items():
-        target = f"  (target {'<=' if key in at_most else '>='} {TARGETS[key]}: {'met' if met[key] else 'NOT MET'})" if key in TARGETS else ""
+        target = (
+            f"  (target {'<=' if key in at_most else '>='} {TARGETS[key]}: {'met' if met[key] else 'NOT MET'})"
+            if key in TARGETS
+            else ""
+        )
         print(f"{key:34} {value}{target}")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    (out / "meeting.json").write_text(json.dumps({"summary": summary, "met": met, "fixtures": rows}, indent=2) + "\n")
+    (out / "meeting.json").write_text(
+        json.dumps({"summary": summary, "met": met, "fixtures": rows}, indent=2) + "\n"
+    )
     return 0 if all(met.values()) else 1
 
 
