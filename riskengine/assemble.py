@@ -183,7 +183,8 @@ def need_requests(book: RuleBook, facts: FactSet, firings: Sequence[Firing]) -> 
             item = facts.find(item_id) if item_id else None
             out.append(
                 NeedRequest(
-                    need.role, need.when, render(need.why, facts.case, item), need.kinds, need.steadiness
+                    need.role, need.when, render(need.why, facts.case, item), need.kinds, need.steadiness,
+                    need.offered,
                 )
             )
     return out

@@ -31,6 +31,13 @@ HARM_KINDS = frozenset(
      "physical_health", "medication_effects"}
 )  # fmt: skip
 _NOT_NOW = re.compile(r"\b(not now|not yet|later|wait|postpone|delay|not at all|don'?t)\b", re.I)
+# The title or goal says this is new to the person, or a return to something they did before
+# (practitioner review 2026-12, defect 7: an empty history is "not recorded", not "a first try").
+_FIRST_TRY = re.compile(r"\b(first|never (done|tried|been)|for the first time|new to me)\b", re.I)
+_AGAIN = re.compile(
+    r"\b(again|back to|back into|get back|going back|go back|return(ing)? to|resume|restart|used to|once more)\b",
+    re.I,
+)
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.\-]*[a-z0-9])?")
 _AS_IS = frozenset({bool, int, float})
@@ -116,15 +123,26 @@ def with_safety_net(
     return FactSet(case, {k: v for k, v in items.items() if v})
 
 
+_NOT_ASKED = frozenset({"not_agreed", "not_aware"})
+_UNSTEADY = frozenset({"on_and_off", "new", "strained", "not_known"})
+
+
 def _need(need: SafetyNetNeed) -> dict[str, Any]:
+    by_member = need.issues_by_member
     return {
+        "not_asked": [e.member for e in by_member if not _NOT_ASKED.isdisjoint(e.issues)],
+        "unsteady": [e.member for e in by_member if not _UNSTEADY.isdisjoint(e.issues)],
+        "rarely_seen": [e.member for e in by_member if "rarely_in_contact" in e.issues],
+        "told_not_to_tell": [e.member for e in by_member if "consent_conflict" in e.issues],
+        "held_in_record": need.held_in_record,
+        "offered": need.offered,
         "role": need.role,
         "when": need.when,
         "why": need.why,
         "status": need.status,
         "issues": need.issues,
         "fillers_count": len(need.filled_by),
-        "solid_count": len(need.filled_by) - len(need.issues_by_member),
+        "solid_count": len(need.filled_by) - len(need.issues_by_member) + len(need.held_in_record),
         "filled_by": need.filled_by,
         "first_filler": need.filled_by[0] if need.filled_by else None,
     }
@@ -210,7 +228,11 @@ def _proposal(p: Proposal) -> dict[str, Any]:
     kinds = {c.kind for c in d.concerns}
     not_now = [o for o in d.options_considered if _NOT_NOW.search(o)]
     timing = d.timing
+    said = " ".join(t for t in (d.title, d.goal) if t)
+    again = bool(_AGAIN.search(said))
     return {
+        "says_first_try": bool(_FIRST_TRY.search(said)) and not again,
+        "says_again": again,
         "activity": d.activity,
         "jurisdiction": p.jurisdiction,
         "categories": [*d.categories, *ACTIVITY_CATEGORIES[d.activity]],

@@ -109,6 +109,12 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "alternatives_count": FieldSpec(_N, "derived: options other than 'not now' ones"),
         "starts_in_days": FieldSpec(_N, "derived: days from as_of to timing.starts"),
         "repeats": FieldSpec(_B, "derived: the activity repeats"),
+        "says_first_try": FieldSpec(
+            _B, "derived: the title or goal says it is a first try ('first', 'never tried'), not a return"
+        ),
+        "says_again": FieldSpec(
+            _B, "derived: the title or goal says it is a return to something ('again', 'back to', 'used to')"
+        ),
     },
     "decision": {
         "participants_count": FieldSpec(_N, "derived: how many took part"),
@@ -239,9 +245,18 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "status": _enum(_NEED_STATUS, "second phase: in_place, fragile or missing"),
         "issues": _list("second phase: issues named for this need", Issue),
         "fillers_count": FieldSpec(_N, "second phase: members who could fill it"),
-        "solid_count": FieldSpec(_N, "second phase: fillers with no issue"),
+        "solid_count": FieldSpec(_N, "second phase: fillers with no issue, the record's own included"),
         "filled_by": _list("second phase: ids of members who could fill it"),
         "first_filler": FieldSpec(_NAME, "second phase: the first-ranked filler's id"),
+        "not_asked": _list("second phase: fillers who have not been told about or not agreed to the plan"),
+        "unsteady": _list("second phase: fillers whose tie is new, on and off, strained or not yet known"),
+        "rarely_seen": _list("second phase: fillers in contact too rarely for when the need falls"),
+        "told_not_to_tell": _list("second phase: fillers the person has said must not be told"),
+        "offered": FieldSpec(_B, "second phase: the need comes from the kind of activity only, so it is offered"),
+        "held_in_record": _list(
+            "second phase: what the record itself fills the need with (crisis_plan, ward)",
+            Literal["crisis_plan", "ward"],
+        ),
     },
 }
 

@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Iterable
 
 from .errors import Diagnostic
-from .evaluation import Evaluation, SafetyNet
+from .evaluation import Evaluation, SafetyNet, SafetyNetNeed
 from .testing import TestReport
 
 __all__ = ["diagnostics_json", "diagnostics_text", "evaluation_text", "rule_tests_json", "rule_tests_text"]
@@ -145,22 +145,45 @@ def _prompts(e: Evaluation) -> list[str]:
     return lines
 
 
+_HELD = {"crisis_plan": "the crisis plan's route back", "ward": "the ward"}
+_ISSUE_WORDS = {"consent_conflict": "the person has said not to tell them"}
+
+
 def _safety_net(net: SafetyNet) -> list[str]:
     lines = _heading("Who the plan leans on")
     if not net.needs:
         lines.append("  no safety-net needs found")
     for n in net.needs:
-        who = ", ".join(n.filled_by) or "nobody yet"
-        issues = f" - {', '.join(i.replace('_', ' ') for i in n.issues)}" if n.issues else ""
-        lines += _wrap(
-            f"- {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}; {who}{issues}"
-        )
+        lines += _wrap(_need_line(n))
         lines += _wrap(f"why: {n.why}", "    ")
     for s in net.single_points_of_failure:
-        lines += _wrap(f"! {s.member} carries {', '.join(s.carries)}: {s.because}")
+        carries = ", ".join(r.replace("_", " ") for r in s.carries)
+        lines += _wrap(f"! {s.member} carries {carries}: {s.because}")
     for c in net.consent_conflicts:
-        lines += _wrap(f"! {c.member} for {c.role}: {c.because}")
+        lines += _wrap(f"! {c.member} for {c.role.replace('_', ' ')}: {c.because}")
     return lines
+
+
+def _need_line(n: SafetyNetNeed) -> str:
+    """Who holds a need without an issue first, then each other filler with its own issues.
+
+    The issues are the member's own (``issues_by_member``), never the need's pooled list, so
+    a member who agreed is never shown as not agreed, and "only one" follows one name only.
+    """
+    troubled = {entry.member: entry.issues for entry in n.issues_by_member}
+    holders = [_HELD[r] for r in n.held_in_record] + [m for m in n.filled_by if m not in troubled]
+    others = [f"{m} ({_issue_list(troubled[m])})" for m in n.filled_by if m in troubled]
+    head = f"- {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}; "
+    text = head + (", ".join(holders) if holders else "nobody without a question yet")
+    if len(holders) == 1:
+        text += " (the only one so far)"
+    if others:
+        text += ("; also " if holders else ": ") + ", ".join(others)
+    return text
+
+
+def _issue_list(issues: Iterable[str]) -> str:
+    return ", ".join(_ISSUE_WORDS.get(i, i.replace("_", " ")) for i in issues if i != "only_one")
 
 
 def rule_tests_text(report: TestReport) -> str:

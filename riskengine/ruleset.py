@@ -100,6 +100,9 @@ class NeedOut(_Model):
     why: Text
     kinds: tuple[str, ...] | None = None
     steadiness: Literal["any", "steady"] = "any"
+    # Offered, not asserted: the need comes from the kind of activity, not from the record
+    # (practitioner review 2026-12, defect 7); it is a question to ask, never a gap to fill.
+    offered: Annotated[bool, Strict()] = False
 
 
 class LivingYourLifeOut(_Model):

@@ -12,6 +12,8 @@ __all__ = [
     "ACTIVITIES",
     "ACTIVITY_CATEGORIES",
     "DEFAULT_FILLERS",
+    "INPATIENT_CONTEXTS",
+    "ROLE_SERVICES",
     "FORMAL_KINDS",
     "JURISDICTIONS",
     "NETWORK_KINDS",
@@ -126,7 +128,7 @@ DEFAULT_FILLERS: dict[str, tuple[str, ...]] = {
     ),
     "check_in": (*PERSONAL_KINDS, "key_worker", "peer_support_worker", "support_worker"),
     "early_warning": ("partner", "family", "friend", "key_worker", "peer_support_worker"),
-    "prescribing_oversight": ("prescriber", "gp"),
+    "prescribing_oversight": ("prescriber", "gp", "responsible_clinician"),
     "route_back": ("crisis_team", "key_worker", "gp", "helpline"),
     "practical_help": (
         "family", "friend", "support_worker", "social_prescriber", "housing_officer",
@@ -137,3 +139,13 @@ DEFAULT_FILLERS: dict[str, tuple[str, ...]] = {
         "social_prescriber",
     ),
 }  # fmt: skip
+
+ROLE_SERVICES: tuple[str, ...] = (
+    "crisis_team", "helpline", "gp", "prescriber", "responsible_clinician", "community_pharmacist",
+)  # fmt: skip
+"""Services that fill a safety-net need by their role (a duty line answers whether or not it
+has "agreed to the plan"): agreement, awareness, newness and how often they are seen are not
+issues for them (practitioner review 2026-12, defect 1)."""
+
+INPATIENT_CONTEXTS: tuple[str, ...] = ("detained", "s17_leave")
+"""Legal contexts in which the person has a ward: it is a route back and can check in."""
