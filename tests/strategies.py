@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import strategies as st
-
-from typing import get_args
 
 from riskengine import vocab
 
