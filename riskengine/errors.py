@@ -17,11 +17,13 @@ exception carrying them, so a user fixes everything in one pass.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 __all__ = [
+    "EXIT_INTERNAL",
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TEST_FAILURES",
@@ -32,12 +34,15 @@ __all__ = [
     "Location",
     "RiskEngineError",
     "RulesetError",
+    "diagnostics_json",
+    "diagnostics_text",
     "did_you_mean",
 ]
 
 EXIT_OK = 0
 EXIT_TEST_FAILURES = 1
 EXIT_INVALID = 2
+EXIT_INTERNAL = 3
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -116,3 +121,13 @@ def did_you_mean(value: object, choices: Sequence[str]) -> str:
         return ""
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:
+    """One ``path:line:col: error[code] field: message`` line per diagnostic."""
+    return "\n".join(d.render() for d in diagnostics)
+
+
+def diagnostics_json(diagnostics: Iterable[Diagnostic]) -> str:
+    """Diagnostics as a JSON array."""
+    return json.dumps([d.to_dict() for d in diagnostics], indent=2)

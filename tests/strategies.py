@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from riskengine import vocab
+from riskengine.documents import vocab
 
 WORDS = st.sampled_from(
     ["insight", "compliance", "walking", "blamed", "unwise", "Sam", "with a friend", "not now",

@@ -19,12 +19,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskengine.backends import durable
-from riskengine.backends.alpha import ALPHA_STACK, AlphaNetwork
 from riskengine.engine import default_rulesets_dir
 from riskengine.errors import RulesetError
-from riskengine.ir import CompiledRule, Program, Test
-from riskengine.loader import load_rulebook
+from riskengine.rules.ir import CompiledRule, Program, Test
+from riskengine.rules.loader import load_rulebook
+from riskengine.run.backends import durable
+from riskengine.run.backends.alpha import ALPHA_STACK, AlphaNetwork
 
 FIXED = durable._fixed_rules()
 
@@ -146,8 +146,8 @@ _AGAINST_DURABLE = textwrap.dedent(
     """
     import json, random, sys
     import durable_rules_engine as dre
-    from riskengine.backends.alpha import AlphaNetwork
-    from riskengine.backends.durable import _fixed_rules
+    from riskengine.run.backends.alpha import AlphaNetwork
+    from riskengine.run.backends.durable import _fixed_rules
 
     FACT = {"id": "c", "t": "case", "sid": "1", "a": "p", "x": 1000, "tags": [f"v{i}" for i in range(100)]}
     results = []

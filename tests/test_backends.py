@@ -15,16 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskengine import BackendError, Engine
-from riskengine.backends import durable
-from riskengine.backends.alpha import AlphaNetwork
-from riskengine.backends.durable import DurableBackend, compile_program
-from riskengine.backends.reference import ReferenceBackend
-from riskengine.facts import build_facts
-from riskengine.fields import CASE_SCOPES, FIELDS, fact_key
-from riskengine.ir import AnyOf, CompiledRule, Program, Test
-from riskengine.proposals import proposal_from_data
-from riskengine.testing import STRESS_FILE, run_rule_tests, stress_proposal
-from riskengine.vocab import Activity, LegalContext
+from riskengine.documents.vocab import Activity, LegalContext
+from riskengine.read.proposal_files import proposal_from_data
+from riskengine.rule_tests import STRESS_FILE, run_rule_tests, stress_proposal
+from riskengine.rules.fields import CASE_SCOPES, FIELDS, fact_key
+from riskengine.rules.ir import AnyOf, CompiledRule, Program, Test
+from riskengine.run.backends import durable
+from riskengine.run.backends.alpha import AlphaNetwork
+from riskengine.run.backends.durable import DurableBackend, compile_program
+from riskengine.run.backends.reference import ReferenceBackend
+from riskengine.run.facts import build_facts
 
 from .paths import CORE, SHIPPED
 from .strategies import proposals
@@ -197,10 +197,10 @@ class TestSafeUse:
         script = textwrap.dedent(
             """
             from riskengine import BackendError
-            from riskengine.backends import durable
-            from riskengine.facts import build_facts
-            from riskengine.ir import CompiledRule, Program, Test
-            from riskengine.proposals import proposal_from_data
+            from riskengine.run.backends import durable
+            from riskengine.run.facts import build_facts
+            from riskengine.rules.ir import CompiledRule, Program, Test
+            from riskengine.read.proposal_files import proposal_from_data
             durable.STACK_BUDGET = 1000  # lift the adapter's own limit to reach durable's
             rules = tuple(
                 CompiledRule(i, f"r{i}", "x@1.0.0", "concern" if i % 3 else None,

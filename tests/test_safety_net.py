@@ -10,16 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskengine import vocab
+from riskengine.documents import vocab
+from riskengine.analysis.network import PERSON, build_graph, service_cut_points
+from riskengine.analysis.safety_net import NeedRequest, analyse_safety_net
+from riskengine.documents.evaluation import SafetyNet
+from riskengine.documents.proposal import Proposal
 from riskengine.engine import Engine
 from riskengine.errors import RulesetError
-from riskengine.evaluation import SafetyNet
-from riskengine.loader import load_rulebook
-from riskengine.network import PERSON, build_graph, service_cut_points
-from riskengine.proposal import Proposal
-from riskengine.proposals import proposal_from_data
-from riskengine.safety_net import NeedRequest, analyse_safety_net
-from riskengine.testing import run_rule_tests
+from riskengine.read.proposal_files import proposal_from_data
+from riskengine.rule_tests import run_rule_tests
+from riskengine.rules.loader import load_rulebook
 
 from .paths import SHIPPED
 
