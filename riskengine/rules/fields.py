@@ -80,6 +80,11 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
             "derived: classes of the medicines marked as changing (if none is, those not marked false)"
         ),
         "changing_medication_marked": FieldSpec(_B, "derived: at least one medicine is marked as changing"),
+        "changing_medicine_groups": _list(
+            "derived: the groups of the medicines changing (from class or name; with none marked, "
+            "those the title or goal name)",
+            Literal["antidepressant", "lithium", "antipsychotic", "clozapine", "depot", "benzodiazepine"],
+        ),
         "physical_health": _list("physical health tags"),
         "substance_use": _list("substance use tags"),
         "recent_crisis_days": FieldSpec(_N, "days since the last crisis, if any"),
@@ -200,6 +205,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
     "condition": {
         "by": _enum(vocab.RaisedBy, "who proposes the condition"),
         "text": FieldSpec(_T, "the condition in words"),
+        "practical": FieldSpec(
+            _B, "derived: a practical arrangement (timing, transport, things to carry), not a gate on insight"
+        ),
     },
     "member": {
         "id": FieldSpec(_NAME, "the member's id"),

@@ -27,6 +27,7 @@ from riskengine.documents.vocab import (
     words_in,
 )
 from riskengine.rules.fields import fact_key
+from riskengine.run.medicines import changing_medicines, medicine_groups
 
 __all__ = ["FactSet", "build_facts", "member_group", "with_safety_net", "words_in"]
 
@@ -44,6 +45,15 @@ _AGAIN = re.compile(
     r"\b(again|back to|back into|get back|going back|go back|return(ing)? to|resume|restart|used to|once more)\b",
     re.I,
 )
+# A condition about timing or logistics (back in time for a depot, a lift home) is a practical
+# arrangement, not a gate on insight or treatment (practitioner review 2026-12, other defects).
+_PRACTICAL = re.compile(
+    r"\b(in time for|back (home )?(for|by|before)|home by|on the (monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|day)|appointment|due date|date|lift|drive[sn]? (him|her|them) |pick(ed)? up|collect|"
+    r"carr(y|ies)|bring|pack|reminder|spare)\b",
+    re.I,
+)
+_GATE = re.compile(r"complian|adheren|concordan|insight|accepts?|acknowledg|as prescribed|engag", re.I)
 _SPACE = re.compile(r"\s+")
 _AS_IS = frozenset({bool, int, float})
 _COLLECTIONS = (tuple, list, set, frozenset)
@@ -80,7 +90,8 @@ def build_facts(proposal: Proposal) -> FactSet:
     items = {
         "concern": _items("concern", (_concern(c) for c in proposal.proposal.concerns)),
         "condition": _items(
-            "condition", ({"by": c.by, "text": c.text} for c in proposal.proposal.conditions_proposed)
+            "condition",
+            ({"by": c.by, "text": c.text, "practical": _practical(c.text)} for c in proposal.proposal.conditions_proposed),
         ),
         "member": _items("member", _members(proposal)),
         "mitigation": _items("mitigation", (_mitigation(m, proposal) for m in proposal.plan.mitigations)),
@@ -190,9 +201,7 @@ def _person(p: Proposal) -> dict[str, Any]:
     person = p.person
     statement = person.advance_statement
     rules = statement.information_sharing if statement else ()
-    marked = [m for m in person.medication if m.changing]
-    # None marked: any not ruled out (changing: false) may be the one; failing that, any.
-    changing = marked or [m for m in person.medication if m.changing is None] or list(person.medication)
+    changing, marked = changing_medicines(p)
     return {
         "legal_context": person.legal_context,
         "capacity": person.capacity.status,
@@ -212,7 +221,8 @@ def _person(p: Proposal) -> dict[str, Any]:
         "medication_count": len({m.name.lower() for m in person.medication}),
         "changing_medication_names": [m.name.lower() for m in changing],
         "changing_medication_classes": [m.class_.lower() for m in changing if m.class_],
-        "changing_medication_marked": bool(marked),
+        "changing_medication_marked": marked,
+        "changing_medicine_groups": medicine_groups(p, changing),
         "physical_health": person.physical_health,
         "substance_use": person.substance_use,
         "recent_crisis_days": person.recent_crisis_days,
@@ -328,6 +338,11 @@ def _history(p: Proposal) -> dict[str, Any]:
         "difficult_count": sum(o in {"negative", "mixed"} for o in outcomes),
         "learning_count": sum(bool(a.learning) for a in p.history),
     }
+
+
+def _practical(text: str) -> bool:
+    """A practical arrangement (timing, transport, things to carry), not a gate on insight or treatment."""
+    return bool(_PRACTICAL.search(text)) and not _GATE.search(text)
 
 
 def _concern(c: Any) -> dict[str, Any]:
