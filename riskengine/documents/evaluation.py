@@ -208,6 +208,10 @@ class KnowledgeItem(_Out):
     jurisdictions: tuple[Jurisdiction, ...]
     source: SourceRef
     stale: bool
+    kind: Literal["law_or_guidance", "evidence"] = Field(
+        default="law_or_guidance",
+        description="`evidence` for a research finding: for the practitioner view, not the person's copy",
+    )
 
 
 class Benefit(_Out):

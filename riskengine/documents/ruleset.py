@@ -90,6 +90,9 @@ class KnowledgeOut(_Model):
     jurisdictions: tuple[Jurisdiction, ...] = Field(min_length=1)
     source: Id
     section: Text | None = None
+    # Research findings are evidence for the practitioner, shown apart from law and guidance
+    # and only where the study's population matches (practitioner review 2026-12, defect 10).
+    kind: Literal["law_or_guidance", "evidence"] = "law_or_guidance"
 
 
 class NeedOut(_Model):

@@ -294,7 +294,7 @@ def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
         items.append(KnowledgeItem.build(
             id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
             weight=k.weight, jurisdictions=k.jurisdictions, source=known.ref,
-            stale=bool(review_by and proposal.as_of > review_by),
+            stale=bool(review_by and proposal.as_of > review_by), kind=k.kind,
         ))  # fmt: skip
     return tuple(items)
 

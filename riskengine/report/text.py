@@ -42,6 +42,9 @@ _TENSION_TITLES = {
 }
 _STATUS = {"evident": "evident", "partly_evident": "partly evident", "not_yet_evident": "not yet evident"}
 _WIDTH = 88
+# The seed slide asks "risk-taking or living your life?" as a question for the person and the
+# team, not a verdict (practitioner review 2026-12, seed 000).
+_EVERYDAY_QUESTION = "Most people do this without being assessed: how fully do you want to plan it? "
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
@@ -59,7 +62,7 @@ def evaluation_text(evaluation: Evaluation) -> str:
     lines += ["It supports a conversation. It does not decide, and it gives no risk score."]
     lines += _heading("Living your life?")
     lines += _wrap(
-        ("Most people do this without being assessed. " if e.living_your_life.everyday else "")
+        (_EVERYDAY_QUESTION if e.living_your_life.everyday else "")
         + e.living_your_life.note
     )
     lines += _heading("What the five principles ask")
@@ -79,11 +82,11 @@ def evaluation_text(evaluation: Evaluation) -> str:
         [ln for m in e.mitigations for ln in _wrap(_mitigation_line(m.text, m.suggested_owner))]
     )
     lines += _heading("What the law and guidance say")
-    knowledge = []
-    for k in e.knowledge:
-        stale = " [due for re-checking]" if k.stale else ""
-        knowledge += _wrap(f"- [{k.weight}] {k.topic}: {k.text} ({k.source.title}){stale}")
-    lines += _or_none(knowledge, "nothing specific to this decision")
+    lines += _or_none(_knowledge_lines(e, "law_or_guidance"), "nothing specific to this decision")
+    evidence = _knowledge_lines(e, "evidence")
+    if evidence:
+        lines += _heading("What research has found (evidence for the practitioner)")
+        lines += evidence
     lines += _heading("What could go well")
     lines += [
         line
@@ -102,6 +105,15 @@ def evaluation_text(evaluation: Evaluation) -> str:
     ]
     lines += ["form traces each item to its rule and lists every ruleset with its hash."]
     return "\n".join(lines) + "\n"
+
+
+def _knowledge_lines(e: Evaluation, kind: str) -> list[str]:
+    lines: list[str] = []
+    for k in e.knowledge:
+        if k.kind == kind:
+            stale = " [due for re-checking]" if k.stale else ""
+            lines += _wrap(f"- [{k.weight}] {k.topic}: {k.text} ({k.source.title}){stale}")
+    return lines
 
 
 def _or_none(lines: list[str], words: str = "none suggested by the rules") -> list[str]:

@@ -80,6 +80,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
             "derived: classes of the medicines marked as changing (if none is, those not marked false)"
         ),
         "changing_medication_marked": FieldSpec(_B, "derived: at least one medicine is marked as changing"),
+        "non_depot_medication_count": FieldSpec(
+            _N, "derived: medicines recorded that are not depot injections (tablets, liquids, inhalers ...)"
+        ),
         "changing_medicine_groups": _list(
             "derived: the groups of the medicines changing (from class or name; with none marked, "
             "those the title or goal name)",
@@ -169,6 +172,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "unsteady_count": FieldSpec(_N, "derived: members who are on and off, new or strained"),
         "links_count": FieldSpec(_N, "derived: links between members"),
         "nearest_relative_recorded": FieldSpec(_B, "derived: a member holds the nearest relative role"),
+        "carers_count": FieldSpec(_N, "derived: members recorded as caring (see member.caring)"),
     },
     "history": {
         "count": FieldSpec(_N, "derived: earlier attempts recorded"),
@@ -231,6 +235,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         ),
         "named_in_goal": FieldSpec(_B, "derived: the member's id appears as a word in the person's goal"),
         "named_in_plan": FieldSpec(_B, "derived: the member's id appears as a word in a mitigation's text"),
+        "caring": FieldSpec(
+            _B, "derived: recorded as caring (a carer by label or id, or what they do together is care)"
+        ),
     },
     "mitigation": {
         "text": FieldSpec(_T, "the mitigation in words"),

@@ -54,6 +54,11 @@ _PRACTICAL = re.compile(
     re.I,
 )
 _GATE = re.compile(r"complian|adheren|concordan|insight|accepts?|acknowledg|as prescribed|engag", re.I)
+_CARING = re.compile(
+    r"\bcar(er|ers|ing)\b|looks? after|personal care|\bcare for|cares for|medication|\bmeds\b|"
+    r"shopping for|cooks? for|washing|appointments",
+    re.I,
+)
 _SPACE = re.compile(r"\s+")
 _AS_IS = frozenset({bool, int, float})
 _COLLECTIONS = (tuple, list, set, frozenset)
@@ -223,6 +228,7 @@ def _person(p: Proposal) -> dict[str, Any]:
         "changing_medication_classes": [m.class_.lower() for m in changing if m.class_],
         "changing_medication_marked": marked,
         "changing_medicine_groups": medicine_groups(p, changing),
+        "non_depot_medication_count": sum("depot" not in medicine_groups(p, [m]) for m in person.medication),
         "physical_health": person.physical_health,
         "substance_use": person.substance_use,
         "recent_crisis_days": person.recent_crisis_days,
@@ -327,6 +333,7 @@ def _network(p: Proposal) -> dict[str, Any]:
         "unsteady_count": sum(m.steadiness in {"on_and_off", "new", "strained"} for m in net),
         "links_count": len({frozenset(link) for link in p.links}),
         "nearest_relative_recorded": any("nearest_relative" in m.legal_roles for m in net),
+        "carers_count": sum(_caring(m) for m in net),
     }
 
 
@@ -338,6 +345,15 @@ def _history(p: Proposal) -> dict[str, Any]:
         "difficult_count": sum(o in {"negative", "mixed"} for o in outcomes),
         "learning_count": sum(bool(a.learning) for a in p.history),
     }
+
+
+def _caring(m: Member) -> bool:
+    """Recorded as caring: a carer by label or id, or what they do together is care.
+
+    A friend who comes to a 5k is not a carer (practitioner review 2026-12, defect 7).
+    """
+    said = " ".join([m.id, m.kind_label or "", *m.does_together])
+    return bool(_CARING.search(said))
 
 
 def _practical(text: str) -> bool:
@@ -377,6 +393,7 @@ def _member(
         "sharing_refused": m.id in refused or m.kind in refused,
         "named_in_goal": m.id.lower() in goal,
         "named_in_plan": m.id.lower() in plan,
+        "caring": _caring(m),
     }
 
 
