@@ -36,7 +36,7 @@ class TestEvaluate:
         code, out, _ = _run(*args)
         assert code == 0
         order = ["Start here", "Living your life?", "What the five principles ask", "Tensions to talk through",
-                 "What could help", "What the law, guidance and evidence say", "What could go well",
+                 "What could help", "What the law and guidance say", "What could go well",
                  "Who the plan leans on", "Review"]  # fmt: skip
         positions = [out.index(f"\n{title}\n") for title in order]
         assert positions == sorted(positions)

@@ -183,7 +183,7 @@ class TestMatching:
 
     def test_rare_contact_matters_for_during_only(self) -> None:
         """Monthly contact is too rare for someone there during, but fine for an ongoing need."""
-        p = model([{"id": "gp", "kind": "gp", **SOLID, "contact": "monthly"}])
+        p = model([{"id": "kw", "kind": "key_worker", **SOLID, "contact": "monthly"}])
         during = analyse_safety_net(p, [NeedRequest("route_back", "during", "x")]).needs[0]
         ongoing = analyse_safety_net(p, [NeedRequest("route_back", "ongoing", "x")]).needs[0]
         assert (during.status, ongoing.status) == ("fragile", "in_place")

@@ -44,6 +44,7 @@ __all__ = [
     "TraceEntry",
 ]
 
+RecordFiller = Literal["crisis_plan", "ward"]
 Issue = Literal[
     "not_agreed", "not_aware", "on_and_off", "new", "strained",
     "consent_conflict", "only_one", "rarely_in_contact", "not_known",
@@ -214,6 +215,10 @@ class KnowledgeItem(_Out):
     to_person: str | None = Field(
         default=None, description="the same fact in plain English; without it, for the practitioner only"
     )
+    kind: Literal["law_or_guidance", "evidence"] = Field(
+        default="law_or_guidance",
+        description="`evidence` for a research finding: for the practitioner view, not the person's copy",
+    )
 
 
 class Benefit(_Out):
@@ -241,6 +246,20 @@ class SafetyNetNeed(_Out):
     status: Status
     issues: tuple[Issue, ...]
     issues_by_member: tuple[NeedIssue, ...] = ()
+    offered: bool = Field(
+        default=False,
+        description=(
+            "the need comes from the kind of activity, not from anything recorded: a question to "
+            "ask the person, not a gap"
+        ),
+    )
+    held_in_record: tuple[RecordFiller, ...] = Field(
+        default=(),
+        description=(
+            "what in the record already fills the need, beside members: `crisis_plan` (the route back "
+            "the crisis plan names), `ward` (an inpatient's ward)"
+        ),
+    )
 
 
 class SinglePointOfFailure(_Out):

@@ -93,6 +93,9 @@ class KnowledgeOut(_Model):
     # The same fact in plain English for the person's own copy. Without it the item stays
     # in the practitioner view only.
     to_person: Text | None = None
+    # Research findings are evidence for the practitioner, shown apart from law and guidance
+    # and only where the study's population matches (practitioner review 2026-12, defect 10).
+    kind: Literal["law_or_guidance", "evidence"] = "law_or_guidance"
 
 
 class NeedOut(_Model):
@@ -103,6 +106,9 @@ class NeedOut(_Model):
     why: Text
     kinds: tuple[str, ...] | None = None
     steadiness: Literal["any", "steady"] = "any"
+    # Offered, not asserted: the need comes from the kind of activity, not from the record
+    # (practitioner review 2026-12, defect 7); it is a question to ask, never a gap to fill.
+    offered: Annotated[bool, Strict()] = False
 
 
 class LivingYourLifeOut(_Model):

@@ -14,11 +14,13 @@ __all__ = [
     "ACTIVITY_CATEGORIES",
     "DEFAULT_FILLERS",
     "FORMAL_KINDS",
+    "INPATIENT_CONTEXTS",
     "JURISDICTIONS",
     "NETWORK_KINDS",
     "PERSONAL_KINDS",
     "PRINCIPLES",
     "ROLES",
+    "ROLE_SERVICES",
     "STAGES",
     "TENSIONS",
     "Activity",
@@ -129,7 +131,7 @@ DEFAULT_FILLERS: dict[str, tuple[str, ...]] = {
     ),
     "check_in": (*PERSONAL_KINDS, "key_worker", "peer_support_worker", "support_worker"),
     "early_warning": ("partner", "family", "friend", "key_worker", "peer_support_worker"),
-    "prescribing_oversight": ("prescriber", "gp"),
+    "prescribing_oversight": ("prescriber", "gp", "responsible_clinician"),
     "route_back": ("crisis_team", "key_worker", "gp", "helpline"),
     "practical_help": (
         "family", "friend", "support_worker", "social_prescriber", "housing_officer",
@@ -141,6 +143,15 @@ DEFAULT_FILLERS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
+ROLE_SERVICES: tuple[str, ...] = (
+    "crisis_team", "helpline", "gp", "prescriber", "responsible_clinician", "community_pharmacist",
+)  # fmt: skip
+"""Services that fill a safety-net need by their role (a duty line answers whether or not it
+has "agreed to the plan"): agreement, awareness, newness and how often they are seen are not
+issues for them (practitioner review 2026-12, defect 1)."""
+
+INPATIENT_CONTEXTS: tuple[str, ...] = ("detained", "s17_leave")
+"""Legal contexts in which the person has a ward: it is a route back and can check in."""
 
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.\-]*[a-z0-9])?")
 

@@ -378,7 +378,7 @@ def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
         items.append(KnowledgeItem.build(
             id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
             weight=k.weight, jurisdictions=k.jurisdictions, source=known.ref,
-            stale=bool(review_by and proposal.as_of > review_by), to_person=k.to_person,
+            stale=bool(review_by and proposal.as_of > review_by), to_person=k.to_person, kind=k.kind,
         ))  # fmt: skip
     if elsewhere:
         _local_rules_prompt(acc, elsewhere, proposal)

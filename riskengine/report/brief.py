@@ -130,7 +130,7 @@ def _consent(net: SafetyNet, ids: _Ids) -> BriefItem | None:
 
 
 def _legal(knowledge: Sequence[KnowledgeItem], asked_with: Mapping[str, str]) -> BriefItem | None:
-    musts = [k for k in knowledge if k.weight == "must"]
+    musts = [k for k in knowledge if k.weight == "must" and k.kind == "law_or_guidance"]
     if not musts:
         return None
     topics = "; ".join(f"{k.topic} ({k.source.title})" for k in musts)
@@ -158,8 +158,8 @@ def _not_agreed(proposal: Proposal, net: SafetyNet, ids: _Ids) -> BriefItem | No
             steps.setdefault(member.id, []).append(f"the step '{mitigation.text}'")
     needs = []
     for need in net.needs:
-        if need.status != "fragile":
-            continue
+        if need.status != "fragile" or need.offered:
+            continue  # an offered need is a question for the person, not a step the plan rests on
         for issue in need.issues_by_member:
             if kinds.get(issue.member) in _ASKABLE and {"not_agreed", "not_aware"} & set(issue.issues):
                 steps.setdefault(issue.member, []).append(need.role.replace("_", " "))

@@ -13,12 +13,18 @@ May import: ``riskengine.documents``, the standard library.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable
 
-from riskengine.documents.evaluation import BriefItem, Evaluation, Prompt, SafetyNet
+from riskengine.documents.evaluation import BriefItem, Evaluation, Prompt, SafetyNet, SafetyNetNeed
 from riskengine.documents.vocab import ACTIVITIES
 
-__all__ = ["QUESTIONS_FOR_TODAY", "evaluation_text", "questions_for_today", "render_text"]
+__all__ = [
+    "EVERYDAY_QUESTION",
+    "QUESTIONS_FOR_TODAY",
+    "evaluation_text",
+    "questions_for_today",
+    "render_text",
+]
 
 QUESTIONS_FOR_TODAY = 5
 _WIDTH = 88
@@ -55,6 +61,11 @@ _BRIEF_TITLES = {
     "next_review": "Review",
 }
 _ACTIVITY_PACKS = frozenset(f"packs.{a}" for a in ACTIVITIES)
+# The seed slide asks "risk-taking or living your life?" as a question for the person and the
+# team, not a verdict (practitioner review 2026-12, seed 000).
+EVERYDAY_QUESTION = "Most people do this without being assessed: how fully do you want to plan it? "
+_HELD = {"crisis_plan": "the crisis plan's route back", "ward": "the ward"}
+_ISSUE_WORDS = {"consent_conflict": "the person has said not to tell them"}
 
 
 def questions_for_today(e: Evaluation, limit: int = QUESTIONS_FOR_TODAY) -> tuple[Prompt, ...]:
@@ -86,10 +97,7 @@ def render_text(evaluation: Evaluation, *, full: bool = False) -> str:
     lines += ["It supports a conversation. It does not decide, and it gives no risk score."]
     lines += _brief(e)
     lines += _heading("Living your life?")
-    lines += _wrap(
-        ("Most people do this without being assessed. " if e.living_your_life.everyday else "")
-        + e.living_your_life.note
-    )
+    lines += _wrap((EVERYDAY_QUESTION if e.living_your_life.everyday else "") + e.living_your_life.note)
     if full:
         lines += _everything(e)
     else:
@@ -177,12 +185,12 @@ def _everything(e: Evaluation) -> list[str]:
         for m in e.mitigations
         for ln in _wrap(f"- {m.text}" + (f" (owner: {m.suggested_owner})" if m.suggested_owner else ""))
     ] or ["  none suggested by the rules"]
-    lines += _heading("What the law, guidance and evidence say")
-    knowledge = []
-    for k in e.knowledge:
-        stale = " [due for re-checking]" if k.stale else ""
-        knowledge += _wrap(f"- {k.topic} ({k.weight}): {k.text} ({k.source.title}; {k.id}){stale}")
-    lines += knowledge or ["  nothing specific to this decision"]
+    lines += _heading("What the law and guidance say")
+    lines += _knowledge_lines(e, "law_or_guidance") or ["  nothing specific to this decision"]
+    evidence = _knowledge_lines(e, "evidence")
+    if evidence:
+        lines += _heading("What research has found (evidence for the practitioner)")
+        lines += evidence
     lines += _heading("What could go well")
     lines += [
         line
@@ -200,6 +208,15 @@ def _everything(e: Evaluation) -> list[str]:
         f"{len(e.trace)} rule firings from {fired} of {len(e.provenance.rulesets)} rulesets; the JSON",
         "form traces each item to its rule and lists every ruleset with its hash.",
     ]
+    return lines
+
+
+def _knowledge_lines(e: Evaluation, kind: str) -> list[str]:
+    lines: list[str] = []
+    for k in e.knowledge:
+        if k.kind == kind:
+            stale = " [due for re-checking]" if k.stale else ""
+            lines += _wrap(f"- {k.topic} ({k.weight}): {k.text} ({k.source.title}; {k.id}){stale}")
     return lines
 
 
@@ -236,26 +253,36 @@ def _safety_net(net: SafetyNet) -> list[str]:
     if not net.needs:
         lines.append("  no safety-net needs found")
     for n in net.needs:
-        with_issues = {i.member: i.issues for i in n.issues_by_member}
-        solid = [m for m in n.filled_by if m not in with_issues]
-        who = ", ".join(solid) or "nobody without a question yet"
-        lines += _wrap(f"- {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}; {who}")
-        if with_issues:
-            lines += _wrap("to check: " + _member_issues(with_issues), "    ")
+        lines += _wrap(_need_line(n))
         lines += _wrap(f"why: {n.why}", "    ")
     for s in net.single_points_of_failure:
-        lines += _wrap(
-            f"! {s.member} carries {', '.join(r.replace('_', ' ') for r in s.carries)}: {s.because}"
-        )
+        carries = ", ".join(r.replace("_", " ") for r in s.carries)
+        lines += _wrap(f"! {s.member} carries {carries}: {s.because}")
     for c in net.consent_conflicts:
         lines += _wrap(f"! {c.member} for {c.role.replace('_', ' ')}: {c.because}")
     return lines
 
 
-def _member_issues(by_member: Mapping[str, Sequence[str]]) -> str:
-    return "; ".join(
-        f"{member} ({', '.join(i.replace('_', ' ') for i in issues)})" for member, issues in by_member.items()
-    )
+def _need_line(n: SafetyNetNeed) -> str:
+    """Who holds a need without an issue first, then each other filler with its own issues.
+
+    The issues are the member's own (``issues_by_member``), never the need's pooled list, so
+    a member who agreed is never shown as not agreed, and "only one" follows one name only.
+    """
+    troubled = {entry.member: entry.issues for entry in n.issues_by_member}
+    holders = [_HELD[r] for r in n.held_in_record] + [m for m in n.filled_by if m not in troubled]
+    others = [f"{m} ({_issue_list(troubled[m])})" for m in n.filled_by if m in troubled]
+    head = f"- {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}; "
+    text = head + (", ".join(holders) if holders else "nobody without a question yet")
+    if len(holders) == 1:
+        text += " (the only one so far)"
+    if others:
+        text += ("; also " if holders else ": ") + ", ".join(others)
+    return text
+
+
+def _issue_list(issues: Iterable[str]) -> str:
+    return ", ".join(_ISSUE_WORDS.get(i, i.replace("_", " ")) for i in issues if i != "only_one")
 
 
 evaluation_text = render_text  # the name this report had before the brief
