@@ -13,6 +13,7 @@ from typing import Any
 from riskengine.analysis.safety_net import SafetyNetAnalysis
 from riskengine.documents.evaluation import Evaluation
 from riskengine.documents.proposal import Proposal
+from riskengine.errors import Diagnostic, Location, RuleRefused, RulesetError
 from riskengine.read.proposal_files import proposal_from_data
 from riskengine.report.assemble import RuleOutputs, assemble
 from riskengine.rules.ir import Firing
@@ -41,9 +42,12 @@ class Engine:
         self.book = book
         self.backend = backend
         self.outputs = RuleOutputs(book)
-        backend.prepare(book.program)
-        if book.late_program.rules:
-            backend.prepare(book.late_program)
+        try:
+            backend.prepare(book.program)
+            if book.late_program.rules:
+                backend.prepare(book.late_program)
+        except RuleRefused as exc:
+            raise RulesetError([_located(book, exc)]) from None
 
     @classmethod
     def from_paths(
@@ -51,6 +55,12 @@ class Engine:
     ) -> Engine:
         """Load rulesets from ``paths`` (default: the shipped ``rulesets/``)."""
         book = load_rulebook(list(paths) if paths else [default_rulesets_dir()])
+        return cls(book, get_backend(backend))
+
+    @classmethod
+    def from_book(cls, book: RuleBook, *, backend: str = DEFAULT_BACKEND) -> Engine:
+        """Compile rulesets already loaded (``riskengine validate`` uses it to catch what a
+        backend refuses, such as a rule too wide for durable-rules)."""
         return cls(book, get_backend(backend))
 
     def evaluate(self, proposal: Proposal | Mapping[str, Any]) -> Evaluation:
@@ -73,3 +83,14 @@ class Engine:
     def _run(self, model: Proposal) -> tuple[FactSet, tuple[Firing, ...], SafetyNetAnalysis]:
         result = run_two_phases(self.book, self.backend, model)
         return result.facts, result.firings, result.analysis
+
+
+def _located(book: RuleBook, exc: RuleRefused) -> Diagnostic:
+    """The backend's refusal of a rule, at the rule's place in its ruleset file."""
+    for loaded in book.rules:
+        if loaded.rule.id == exc.rule_id and loaded.ruleset.ref == exc.ruleset:
+            where = loaded.ruleset.source.locate(("rules", loaded.position))
+            return Diagnostic(
+                where, "too-wide", f"rules[{loaded.position}]", f"rule '{exc.rule_id}' {exc.reason}"
+            )
+    return Diagnostic(Location("<riskengine>"), "too-wide", "", str(exc))

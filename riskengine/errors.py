@@ -33,6 +33,7 @@ __all__ = [
     "InputError",
     "Location",
     "RiskEngineError",
+    "RuleRefused",
     "RulesetError",
     "diagnostics_json",
     "diagnostics_text",
@@ -105,6 +106,14 @@ class InputError(RiskEngineError):
 
 class RulesetError(RiskEngineError):
     """One or more rulesets failed to parse, validate or compile."""
+
+
+class RuleRefused(RulesetError):
+    """A backend cannot run one rule (e.g. too wide for durable-rules): the engine locates it."""
+
+    def __init__(self, rule_id: str, ruleset: str, reason: str) -> None:
+        self.rule_id, self.ruleset, self.reason = rule_id, ruleset, reason
+        super().__init__(f"rule '{rule_id}' ({ruleset}) {reason}")
 
 
 class EvaluationError(RiskEngineError):

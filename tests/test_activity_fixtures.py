@@ -28,6 +28,8 @@ LISTS = {
     "tensions": lambda e: {t.id for t in e.tensions},
     "mitigations": lambda e: {m.id for m in e.mitigations},
     "needs": lambda e: {f"{n.role}/{n.when}" for n in e.safety_net.needs},
+    # knowledge items not checked for this nation, listed by the one "check local rules" prompt
+    "local_rules": lambda e: {i for p in e.prompts if p.id == "local-rules" for i in p.stands_for},
 }
 ALLOWED_KEYS = {
     *LISTS, *(f"no_{k}" for k in LISTS), "living_your_life_everyday", "note",

@@ -103,7 +103,7 @@ def test_when_the_legal_context_makes_it_more_than_everyday_nothing_is_set_aside
 
 
 def test_the_text_report_lists_them_under_their_own_heading(engine: Engine) -> None:
-    text = evaluation_text(_evaluate(engine))
+    text = evaluation_text(_evaluate(engine), full=True)
     assert "If you want to plan in more detail" in text
     assert text.index("What matters to you?") < text.index("If you want to plan in more detail")
     assert text.index("If you want to plan in more detail") < text.index("When shall we look back?")

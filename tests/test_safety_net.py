@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskengine.documents import vocab
 from riskengine.analysis.network import PERSON, build_graph, service_cut_points
 from riskengine.analysis.safety_net import NeedRequest, analyse_safety_net
+from riskengine.documents import vocab
 from riskengine.documents.evaluation import SafetyNet
 from riskengine.documents.proposal import Proposal
 from riskengine.engine import Engine

@@ -62,7 +62,10 @@ _ROUTE_BACK_NAMES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"crisis|home treatment|hths?\b|\bcrht\b", re.I), ("crisis_team", "helpline")),
     (re.compile(r"\bgp\b|surgery|practice", re.I), ("gp",)),
     (re.compile(r"\b111\b|nhs ?24|lifeline|samaritans|116 ?123|helpline|\bline\b", re.I), ("helpline",)),
-    (re.compile(r"duty|\bcmht\b|community (mental health )?team|the team", re.I), ("key_worker", "crisis_team")),
+    (
+        re.compile(r"duty|\bcmht\b|community (mental health )?team|the team", re.I),
+        ("key_worker", "crisis_team"),
+    ),
 )
 _NEW_MONTHS = 3
 _CONTACT_RANK = {"daily": 0, "weekly": 1, "monthly": 2, "less_than_monthly": 3, "none": 4}

@@ -9,7 +9,7 @@ Additive extensions to v1 (no version bump needed, recorded in the README):
 ``safety_net.needs[].fillable_by``, ``safety_net.needs[].issues_by_member``,
 ``single_points_of_failure[].because``, ``could_share``, ``could_share_kinds`` and
 ``cuts_off_services``, ``consent_conflicts[].person_words`` and ``mitigation``, the
-issue values ``rarely_in_contact`` and ``not_known``, ``prompts_set_aside`` and ``brief``.
+issue values ``rarely_in_contact`` and ``not_known``, ``prompts_set_aside``, ``brief``, ``prompts[].stands_for`` and ``knowledge[].to_person``.
 """
 
 from __future__ import annotations
@@ -184,6 +184,10 @@ class Prompt(_Out):
     principles: tuple[PrincipleId, ...]
     tensions: tuple[TensionId, ...]
     source: SourceRef
+    stands_for: tuple[str, ...] = Field(
+        default=(),
+        description="ids of prompts (or knowledge items) that make the same point and are not shown",
+    )
 
 
 class MitigationItem(_Out):
@@ -208,6 +212,9 @@ class KnowledgeItem(_Out):
     jurisdictions: tuple[Jurisdiction, ...]
     source: SourceRef
     stale: bool
+    to_person: str | None = Field(
+        default=None, description="the same fact in plain English; without it, for the practitioner only"
+    )
     kind: Literal["law_or_guidance", "evidence"] = Field(
         default="law_or_guidance",
         description="`evidence` for a research finding: for the practitioner view, not the person's copy",

@@ -55,7 +55,9 @@ Text = Annotated[str, Strict(), Field(min_length=1, max_length=4000)]
 Tag = Annotated[str, Strict(), Field(min_length=1, max_length=200)]
 Ref = Annotated[str, Strict(), Field(min_length=1, max_length=120, pattern=r"^\S(.*\S)?$")]
 Bool = Annotated[bool, Strict()]
-Count = Annotated[int, Strict(), Field(ge=0)]
+# Whole numbers fit in 64 bits: what every backend (and JSON consumers) can take.
+INT64_MAX = 2**63 - 1
+Count = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX)]
 
 
 class _Model(BaseModel):
@@ -249,7 +251,7 @@ class Attempt(_Model):
     """An earlier, similar decision and what happened (learning from experience)."""
 
     what: Text
-    when: Annotated[int, Strict()] | Date | Tag | None = None
+    when: Annotated[int, Strict(), Field(ge=-INT64_MAX - 1, le=INT64_MAX)] | Date | Tag | None = None
     outcome: Tag | None = None
     learning: Text | None = None
 

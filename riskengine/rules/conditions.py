@@ -8,6 +8,7 @@ of), ``field: {operator: value}``, or ``any: [conditions…]``. Fields are
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,16 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "list": frozenset({"includes", "includes_any", "excludes", "recorded"}),
 }
 _TERM = re.compile(r"^[a-z0-9]+( [a-z0-9]+)*$")
+# What both backends handle identically (durable-rules' envelope): integers of 64 bits, finite
+# numbers that JSON writes without an exponent (durable reads 1e+20 as its error 204), and
+# strings well inside durable's 16-bit lengths (it compares lengths as 16-bit numbers).
+INT_RANGE = (-(2**63), 2**63 - 1)
+MAX_VALUE_CHARS = 10_000
+# Bounds on a rule's shape, checked before anything is compiled: well above any shipped rule
+# (at most 4 conditions, 4 alternatives, 36 values) and well inside what durable can hold.
+MAX_CONDITIONS = 32  # conditions in one `when`
+MAX_ALTERNATIVES = 32  # entries in one `any` group
+MAX_VALUES = 256  # values in one list operand (one_of, includes_any, mentions, ...)
 ALL_FIELDS = tuple(f"{scope}.{name}" for scope, names in FIELDS.items() for name in names)
 
 
@@ -64,6 +75,9 @@ class _Ctx:
     def fail(self, path: YamlPath, code: str, message: str, *, key: bool = False) -> None:
         self.problems.append(Diagnostic(self.source.locate(path, key=key), code, dotted(path), message))
 
+    def warn(self, path: YamlPath, code: str, message: str) -> None:
+        self.problems.append(Diagnostic(self.source.locate(path), code, dotted(path), message, "warning"))
+
 
 def resolve_field(name: str, scope: str | None) -> tuple[str, FieldSpec] | str:
     """Return ``(scope, spec)`` for ``scope.field``, or a message saying what is wrong."""
@@ -81,6 +95,10 @@ def compile_conditions(
     """Compile a rule's ``when`` list; return the tests and any problems."""
     ctx = _Ctx(scope, source, [])
     out = CompiledConditions()
+    if len(conditions) > MAX_CONDITIONS:
+        message = f"a rule may have at most {MAX_CONDITIONS} conditions (this one has {len(conditions):,}); split it into several rules"
+        ctx.fail(path, "too-many-conditions", message)
+        return out, ctx.problems
     for i, condition in enumerate(conditions):
         compiled = _condition(condition, (*path, i), ctx, out.used)
         if compiled is not None:
@@ -104,6 +122,10 @@ def _condition(
 def _any(value: Any, path: YamlPath, ctx: _Ctx, used: list[str]) -> tuple[str, Predicate] | None:
     if not isinstance(value, list) or len(value) < 2:
         ctx.fail(path, "bad-condition", "`any` takes a list of two or more conditions")
+        return None
+    if len(value) > MAX_ALTERNATIVES:
+        message = f"an `any` group may have at most {MAX_ALTERNATIVES} entries (this one has {len(value):,})"
+        ctx.fail(path, "too-many-conditions", message)
         return None
     parts: list[tuple[str, Predicate]] = []
     for i, item in enumerate(value):
@@ -189,6 +211,10 @@ def _check_value(op: Op, operand: Any, spec: FieldSpec, path: YamlPath, ctx: _Ct
     values = operand if many else [operand]
     if many and (not isinstance(operand, list) or not operand):
         return _fail(ctx, path, "give a list of one or more values")
+    if many and len(operand) > MAX_VALUES:
+        return _fail(
+            ctx, path, f"a list may have at most {MAX_VALUES} values (this one has {len(operand):,})"
+        )
     for i, v in enumerate(values):
         where = (*path, i) if many else path
         if not _value_ok(v, spec, where, ctx):
@@ -206,8 +232,18 @@ def _value_ok(value: Any, spec: FieldSpec, path: YamlPath, ctx: _Ctx) -> bool:
         ok = isinstance(value, str)
     if not ok:
         expected = {"number": "a number", "bool": "true or false"}.get(kind, "a word")
-        ctx.fail(path, "type-mismatch", f"expected {expected}, got {value!r}")
+        ctx.fail(path, "type-mismatch", f"expected {expected}, got {_quoted(value)}")
         return False
+    problem = _outside_envelope(value)
+    if problem is not None:
+        ctx.fail(path, "out-of-range", problem)
+        return False
+    if spec.lower and isinstance(value, str) and value != value.lower():
+        ctx.warn(
+            path,
+            "never-matches",
+            f"{_quoted(value)} can never match: this field's facts are lower-case; write '{value.lower()[:80]}'",
+        )
     if spec.vocab is not None and value not in spec.vocab:
         ctx.fail(
             path, "unknown-value", f"'{value}' is not in the vocabulary{did_you_mean(value, spec.vocab)}"
@@ -216,11 +252,42 @@ def _value_ok(value: Any, spec: FieldSpec, path: YamlPath, ctx: _Ctx) -> bool:
     return True
 
 
+def _outside_envelope(value: Any) -> str | None:
+    """Why a rule value is outside what both backends handle identically, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        return "a whole number in a rule must fit in 64 bits (at most 9223372036854775807)"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "a number in a rule must be finite (not .inf or .nan)"
+        if "e" in repr(value) or abs(value) >= 1e15:
+            return f"{value!r} is too large or too small to compare exactly; write a number between 0.0001 and 10^15"
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return f"a value in a rule may be at most {MAX_VALUE_CHARS:,} characters (this one is {len(value):,})"
+    return None
+
+
+def _quoted(value: Any) -> str:
+    """A value for a message: at most 80 characters of it."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _terms(operand: Any, path: YamlPath, ctx: _Ctx) -> Any:
     terms = [operand] if isinstance(operand, str) else operand
     if not isinstance(terms, list) or not terms:
         return _fail(ctx, path, "`mentions` takes a word or a list of words")
+    if len(terms) > MAX_VALUES:
+        return _fail(ctx, path, f"a list may have at most {MAX_VALUES} terms (this one has {len(terms):,})")
     for i, term in enumerate(terms):
+        if isinstance(term, str) and len(term) > MAX_VALUE_CHARS:
+            where = (*path, i) if isinstance(operand, list) else path
+            return _fail(
+                ctx,
+                where,
+                f"a term may be at most {MAX_VALUE_CHARS:,} characters (this one is {len(term):,})",
+            )
         if not isinstance(term, str) or not _TERM.match(term):
             where = (*path, i) if isinstance(operand, list) else path
             return _fail(ctx, where, "write terms in lower-case letters, digits and single spaces")

@@ -38,14 +38,15 @@ class FieldSpec:
     type: FieldType
     doc: str
     vocab: tuple[str, ...] | None = None
+    lower: bool = False  # the facts hold it lower-cased, so a rule value with capitals never matches
 
 
 def _enum(literal: object, doc: str) -> FieldSpec:
     return FieldSpec("enum", doc, get_args(literal))
 
 
-def _list(doc: str, literal: object = None) -> FieldSpec:
-    return FieldSpec("list", doc, get_args(literal) if literal is not None else None)
+def _list(doc: str, literal: object = None, *, lower: bool = False) -> FieldSpec:
+    return FieldSpec("list", doc, get_args(literal) if literal is not None else None, lower)
 
 
 _T: FieldType = "text"
@@ -70,14 +71,18 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "sharing_rules_recorded": FieldSpec(
             _B, "derived: the advance statement records who may be told what"
         ),
-        "medication_names": _list("names of medicines taken"),
-        "medication_classes": _list("classes of medicines taken (open list, e.g. antidepressant)"),
+        "medication_names": _list("names of medicines taken, lower-cased", lower=True),
+        "medication_classes": _list(
+            "classes of medicines taken, lower-cased (open list, e.g. antidepressant)", lower=True
+        ),
         "medication_count": FieldSpec(_N, "derived: how many medicines are recorded"),
         "changing_medication_names": _list(
-            "derived: names of the medicines marked as changing (if none is, those not marked false)"
+            "derived: names of the medicines marked as changing (if none is, those not marked false)",
+            lower=True,
         ),
         "changing_medication_classes": _list(
-            "derived: classes of the medicines marked as changing (if none is, those not marked false)"
+            "derived: classes of the medicines marked as changing (if none is, those not marked false)",
+            lower=True,
         ),
         "changing_medication_marked": FieldSpec(_B, "derived: at least one medicine is marked as changing"),
         "non_depot_medication_count": FieldSpec(
@@ -267,7 +272,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "unsteady": _list("second phase: fillers whose tie is new, on and off, strained or not yet known"),
         "rarely_seen": _list("second phase: fillers in contact too rarely for when the need falls"),
         "told_not_to_tell": _list("second phase: fillers the person has said must not be told"),
-        "offered": FieldSpec(_B, "second phase: the need comes from the kind of activity only, so it is offered"),
+        "offered": FieldSpec(
+            _B, "second phase: the need comes from the kind of activity only, so it is offered"
+        ),
         "held_in_record": _list(
             "second phase: what the record itself fills the need with (crisis_plan, ward)",
             Literal["crisis_plan", "ward"],

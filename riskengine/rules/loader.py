@@ -80,6 +80,7 @@ class RuleBook:
     disabled: tuple[DisabledRule, ...]
     program: Program
     late_program: Program = field(default_factory=lambda: Program((), ""))
+    warnings: tuple[Diagnostic, ...] = ()  # worth a look, not errors (e.g. a value that never matches)
 
 
 def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
@@ -117,9 +118,9 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
         problems.append(Diagnostic(Location(where), "no-rulesets", "", "no ruleset files found"))
     problems.extend(_check_unique_rulesets(loaded))
     book = _semantics(loaded, problems)
-    if problems:
+    if any(p.severity == "error" for p in problems):
         raise RulesetError(problems)
-    return book
+    return replace(book, warnings=tuple(problems)) if problems else book
 
 
 def _load_file(path: Path, origin: str, problems: list[Diagnostic]) -> LoadedRuleset | None:
@@ -235,7 +236,7 @@ def _compile_rule(
     _check_templates(ruleset, rule, base, problems)
     tests, found = compile_conditions(rule.when, rule.for_each, (*base, "when"), ruleset.source)
     problems.extend(found)
-    if len(problems) > before:
+    if any(p.severity == "error" for p in problems[before:]):
         return None
     compiled = CompiledRule(index, rule.id, ruleset.ref, rule.for_each, tuple(tests.case), tuple(tests.item))
     used = tuple(dict.fromkeys(tests.used))

@@ -96,7 +96,10 @@ def build_facts(proposal: Proposal) -> FactSet:
         "concern": _items("concern", (_concern(c) for c in proposal.proposal.concerns)),
         "condition": _items(
             "condition",
-            ({"by": c.by, "text": c.text, "practical": _practical(c.text)} for c in proposal.proposal.conditions_proposed),
+            (
+                {"by": c.by, "text": c.text, "practical": _practical(c.text)}
+                for c in proposal.proposal.conditions_proposed
+            ),
         ),
         "member": _items("member", _members(proposal)),
         "mitigation": _items("mitigation", (_mitigation(m, proposal) for m in proposal.plan.mitigations)),
