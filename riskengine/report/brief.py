@@ -152,7 +152,8 @@ def _not_agreed(proposal: Proposal, net: SafetyNet, ids: _Ids) -> BriefItem | No
     kinds = {m.id: m.kind for m in proposal.network}
     members = {m.id: m for m in proposal.network}
     steps: dict[str, list[str]] = {}
-    for mitigation in proposal.plan.mitigations:
+    # in canonical order, so the brief does not depend on the order of the proposal's lists
+    for mitigation in sorted(proposal.plan.mitigations, key=lambda m: (m.owner or "", m.text)):
         member = members.get(mitigation.owner or "")
         if member and member.kind in _ASKABLE and not (member.agreed_to_help and member.knows_about_plan):
             steps.setdefault(member.id, []).append(f"the step '{mitigation.text}'")
