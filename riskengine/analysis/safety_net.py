@@ -45,7 +45,15 @@ from riskengine.documents.evaluation import (
     Status,
 )
 from riskengine.documents.proposal import Member, Proposal, SharingRule
-from riskengine.documents.vocab import DEFAULT_FILLERS, INPATIENT_CONTEXTS, ROLE_SERVICES, ROLES, Role, When
+from riskengine.documents.vocab import (
+    DEFAULT_FILLERS,
+    INPATIENT_CONTEXTS,
+    ROLES,
+    Role,
+    When,
+    filling_kind,
+    fills_by_role,
+)
 
 __all__ = ["NeedRequest", "SafetyNetAnalysis", "analyse", "analyse_safety_net"]
 
@@ -54,8 +62,6 @@ _ROLE_ORDER = {role: i for i, role in enumerate(ROLES)}
 _WHEN_ORDER = {when: i for i, when in enumerate(WHEN_ORDER)}
 _STEADINESS_ISSUE = {"on_and_off": "on_and_off", "new": "new", "strained": "strained"}
 _CRITICAL = frozenset(("route_back", "early_warning"))
-_ROLE_SERVICES = frozenset(ROLE_SERVICES)
-_PRESCRIBER_LABEL = re.compile(r"psychiatri|prescrib|consultant|doctor", re.I)
 _WARD_LABEL = re.compile(r"\bward\b|inpatient|hospital", re.I)
 # Words in the crisis plan's route back, and the member kinds they name.
 _ROUTE_BACK_NAMES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
@@ -223,13 +229,11 @@ def _refused(member: Member, rules: Sequence[SharingRule]) -> list[SharingRule]:
 
 def _kind(member: Member) -> str:
     """The kind a member fills needs as: someone of kind ``other`` labelled as prescribing is a prescriber."""
-    if member.kind == "other" and _PRESCRIBER_LABEL.search(member.kind_label or ""):
-        return "prescriber"
-    return member.kind
+    return filling_kind(member.kind, member.kind_label)
 
 
 def _by_role(member: Member) -> bool:
-    return _kind(member) in _ROLE_SERVICES
+    return fills_by_role(member.kind, member.kind_label)
 
 
 def _base_issues(member: Member, refused: bool) -> list[str]:

@@ -40,6 +40,8 @@ __all__ = [
     "Steadiness",
     "TensionId",
     "When",
+    "filling_kind",
+    "fills_by_role",
     "member_group",
     "words_in",
 ]
@@ -168,3 +170,18 @@ def member_group(kind: str) -> str:
 def words_in(text: str | None) -> frozenset[str]:
     """The words of ``text``, lower-cased, keeping ids like ``dr-a`` or ``j.smith`` whole."""
     return frozenset(_WORD.findall(text.lower())) if text else frozenset()
+
+
+_PRESCRIBER_LABEL = re.compile(r"psychiatri|prescrib|consultant|doctor", re.I)
+
+
+def filling_kind(kind: str, label: str | None) -> str:
+    """The kind a member fills needs as: kind ``other`` labelled as prescribing is a prescriber."""
+    if kind == "other" and label and _PRESCRIBER_LABEL.search(label):
+        return "prescriber"
+    return kind
+
+
+def fills_by_role(kind: str, label: str | None) -> bool:
+    """A service that answers by its role (``ROLE_SERVICES``), never asked to agree to a plan."""
+    return filling_kind(kind, label) in ROLE_SERVICES

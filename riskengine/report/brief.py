@@ -197,7 +197,8 @@ def _not_agreed(proposal: Proposal, net: SafetyNet, ids: _Ids) -> BriefItem | No
     conflicted = {c.member for c in net.consent_conflicts}  # the consent item speaks for them
     members = {m.id: m for m in proposal.network}
     steps: dict[str, list[str]] = {}
-    for mitigation in proposal.plan.mitigations:
+    # in canonical order, so the brief does not depend on the order of the proposal's lists
+    for mitigation in sorted(proposal.plan.mitigations, key=lambda m: (m.owner or "", m.text)):
         member = members.get(mitigation.owner or "")
         if (
             member

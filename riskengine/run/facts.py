@@ -23,6 +23,7 @@ from riskengine.documents.vocab import (
     ACTIVITY_CATEGORIES,
     FORMAL_KINDS,
     PERSONAL_KINDS,
+    fills_by_role,
     member_group,
     words_in,
 )
@@ -397,6 +398,7 @@ def _member(
         "named_in_goal": m.id.lower() in goal,
         "named_in_plan": m.id.lower() in plan,
         "caring": _caring(m),
+        "by_role": fills_by_role(m.kind, m.kind_label),
     }
 
 
