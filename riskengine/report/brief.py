@@ -186,7 +186,9 @@ def _legal(knowledge: Sequence[KnowledgeItem], asked_with: Mapping[str, str]) ->
         )
     return BriefItem.build(
         kind="legal_must",
-        to_practitioner=f"The law says must: {topics}. Go through each with the person before deciding.",
+        to_practitioner=(
+            f"{topics}. Go through {'it' if len(musts) == 1 else 'each'} with the person before deciding."
+        ),
         to_person=" ".join(plain),
         stands_for=tuple(dict.fromkeys(i for k in musts for i in (k.id, asked_with.get(k.id)) if i)),
     )
@@ -218,9 +220,7 @@ def _not_agreed(proposal: Proposal, net: SafetyNet, ids: _Ids) -> BriefItem | No
                 needs.append(f"{need.role}/{need.when}")
     if not steps:
         return None
-    leans = "; ".join(
-        f"{member} ({', '.join(sorted(set(what)))})" for member, what in sorted(steps.items())
-    )
+    leans = "; ".join(f"{member} ({', '.join(sorted(set(what)))})" for member, what in sorted(steps.items()))
     names = _and([member_name(m, kinds.get(m)) for m in sorted(steps)])
     return BriefItem.build(
         kind="not_agreed",

@@ -36,7 +36,7 @@ def render_person(evaluation: Evaluation) -> str:
         lines += _section("What you want", [brief["persons_words"].to_person])
     first = [brief[k].to_person for k in _ORDER[1:] if k in brief]
     if first:
-        lines += _section("Things to sort out first", first, bullet=True)
+        lines += _section("Before you decide", first, bullet=True)
     lines += _section("Is this just living your life?", [_living(e)])
     questions = [p.to_person for p in questions_for_today(e, PERSON_QUESTIONS)]
     if questions:

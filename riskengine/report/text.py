@@ -55,7 +55,7 @@ _TENSION_TITLES = {
 }
 _BRIEF_TITLES = {
     "consent_conflict": "Consent",
-    "legal_must": "The law",
+    "legal_must": "The law says must",
     "not_agreed": "Not yet agreed",
     "persons_words": "In their words",
     "next_review": "Review",
