@@ -27,10 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import riskengine  # noqa: E402
 from riskengine.report.person import person_facing_texts  # noqa: E402
 from riskengine.report.readability import flesch_reading_ease, same_point  # noqa: E402
-
-import riskengine  # noqa: E402
 
 TARGETS = {
     "brief_items_max": 5,
