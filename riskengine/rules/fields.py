@@ -241,7 +241,8 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "named_in_goal": FieldSpec(_B, "derived: the member's id appears as a word in the person's goal"),
         "named_in_plan": FieldSpec(_B, "derived: the member's id appears as a word in a mitigation's text"),
         "by_role": FieldSpec(
-            _B, "derived: a service that answers by its role (crisis team, helpline, GP, prescriber, RC, pharmacist)"
+            _B,
+            "derived: a service that answers by its role (crisis team, helpline, GP, prescriber, RC, pharmacist)",
         ),
         "caring": FieldSpec(
             _B, "derived: recorded as caring (a carer by label or id, or what they do together is care)"
