@@ -86,7 +86,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             "advance_statement": {"exists": True, "information_sharing": [
                 {"with": who, "allowed": False, "note": f"not {who}"} for who in refusals
             ]},
-        },  # fmt: skip
+        },
         proposal={
             "activity": draw(st.sampled_from(["parkrun", "reduce_or_stop_medication", "drinks_with_friends"])),
             "goal": draw(st.sampled_from(["run with m1", "do it together with m2", "get fitter"])),
@@ -94,7 +94,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         plan={"mitigations": [
             {"text": draw(st.sampled_from(["m1 comes with me", "text m3 after", "carry water"])),
              "owner": draw(st.sampled_from([*ids, "person", "duty-team"]))},
-        ]},  # fmt: skip
+        ]},
     )
 
 
