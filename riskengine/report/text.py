@@ -152,6 +152,7 @@ def _today(e: Evaluation) -> list[str]:
     if more:
         lines += _heading("More with --full")
         lines += _wrap("; ".join(more) + ".")
+    lines += ["", "The person's own copy, to print or hand over: --format person."]
     return lines
 
 
