@@ -44,6 +44,36 @@ ROLE_WORDS = {
     "community_link": "someone who knows the place",
     "mitigation": "a step in the plan",
 }
+_FAMILY_WORDS = frozenset(
+    [
+        "mum",
+        "dad",
+        "mother",
+        "father",
+        "partner",
+        "wife",
+        "husband",
+        "brother",
+        "sister",
+        "son",
+        "daughter",
+        "uncle",
+        "aunt",
+        "gran",
+        "nan",
+        "grandad",
+        "grandma",
+        "grandpa",
+        "cousin",
+        "nephew",
+        "niece",
+        "girlfriend",
+        "boyfriend",
+        "carer",
+    ]
+)
+_ROLE_WORDS = frozenset(["friend", "neighbour", "peer"])
+_NAMED_KINDS = frozenset(("partner", "family", "friend", "neighbour", "peer"))
 _Ids = Callable[..., tuple[str, ...]]  # (brief kind, *extra ids) -> the ids an item stands for
 _ASKABLE = frozenset((*PERSONAL_KINDS, *GROUP_KINDS, "other"))  # services are never asked to "agree"
 
@@ -81,9 +111,16 @@ def build_brief(
     return tuple(item for item in items if item is not None)
 
 
-def member_name(member: str) -> str:
-    """A network member's id as a name in running text (``tail-walker`` is "tail walker")."""
-    return member.replace("_", " ").replace("-", " ")
+def member_name(member: str, kind: str | None = None) -> str:
+    """A network member's id as a name in running text, for the person.
+
+    ``tail-walker`` (a community member) is "the tail walker", ``mum`` is "your mum", ``jay``
+    stays "jay": ids are pseudonymous labels, so only family words and roles get a word before.
+    """
+    name = member.replace("_", " ").replace("-", " ")
+    if name in _FAMILY_WORDS:
+        return f"your {name}"
+    return name if kind in _NAMED_KINDS and name not in _ROLE_WORDS else f"the {name}"
 
 
 def long_date(day: dt.date) -> str:
@@ -96,6 +133,12 @@ def _and(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _quoted(text: str) -> str:
+    """Someone's words in quotation marks, as a sentence: a full stop only if theirs has none."""
+    text = text.strip()
+    return f'"{text}"' + ("" if text[-1:] in ".!?" else ".")
+
+
 def _consent(net: SafetyNet, ids: _Ids) -> BriefItem | None:
     if not net.consent_conflicts:
         return None
@@ -103,14 +146,15 @@ def _consent(net: SafetyNet, ids: _Ids) -> BriefItem | None:
     for c in net.consent_conflicts:
         what = f"the step '{c.mitigation}'" if c.mitigation else c.role.replace("_", " ")
         parts.append(f"{what} would mean telling {c.member}")
-        roles.append(ROLE_WORDS.get(c.role, "a step in the plan"))
+        roles.append(f'"{c.mitigation}"' if c.mitigation else ROLE_WORDS.get(c.role, "a step in the plan"))
         if c.person_words:
             words.append(c.person_words)
         if c.role != "mitigation":
             needs += [f"{n.role}/{n.when}" for n in net.needs if n.role == c.role]
-    said = f" The person's own words: '{_and(words)}'." if words else ""
+    words = list(dict.fromkeys(words))
+    said = f" The person's own words: {_quoted(' / '.join(words))}" if words else ""
     told = (
-        f'You told us: "{_and(words)}". '
+        f"You told us: {_quoted(' / '.join(words))} "
         if words
         else "You told us some people should not be told certain things. "
     )
@@ -150,27 +194,34 @@ def _legal(knowledge: Sequence[KnowledgeItem], asked_with: Mapping[str, str]) ->
 
 def _not_agreed(proposal: Proposal, net: SafetyNet, ids: _Ids) -> BriefItem | None:
     kinds = {m.id: m.kind for m in proposal.network}
+    conflicted = {c.member for c in net.consent_conflicts}  # the consent item speaks for them
     members = {m.id: m for m in proposal.network}
     steps: dict[str, list[str]] = {}
     # in canonical order, so the brief does not depend on the order of the proposal's lists
     for mitigation in sorted(proposal.plan.mitigations, key=lambda m: (m.owner or "", m.text)):
         member = members.get(mitigation.owner or "")
-        if member and member.kind in _ASKABLE and not (member.agreed_to_help and member.knows_about_plan):
+        if (
+            member
+            and member.kind in _ASKABLE
+            and member.id not in conflicted
+            and not (member.agreed_to_help and member.knows_about_plan)
+        ):
             steps.setdefault(member.id, []).append(f"the step '{mitigation.text}'")
     needs = []
     for need in net.needs:
         if need.status != "fragile" or need.offered:
             continue  # an offered need is a question for the person, not a step the plan rests on
         for issue in need.issues_by_member:
-            if kinds.get(issue.member) in _ASKABLE and {"not_agreed", "not_aware"} & set(issue.issues):
+            askable = kinds.get(issue.member) in _ASKABLE and issue.member not in conflicted
+            if askable and {"not_agreed", "not_aware"} & set(issue.issues):
                 steps.setdefault(issue.member, []).append(need.role.replace("_", " "))
                 needs.append(f"{need.role}/{need.when}")
     if not steps:
         return None
     leans = "; ".join(
-        f"{member} ({', '.join(dict.fromkeys(what))})" for member, what in sorted(steps.items())
+        f"{member} ({', '.join(sorted(set(what)))})" for member, what in sorted(steps.items())
     )
-    names = _and([member_name(m) for m in sorted(steps)])
+    names = _and([member_name(m, kinds.get(m)) for m in sorted(steps)])
     return BriefItem.build(
         kind="not_agreed",
         to_practitioner=(
@@ -197,10 +248,10 @@ def _persons_words(proposal: Proposal, ids: _Ids) -> BriefItem:
             to_person="What do you want from this? Tell us in your own words, and we will write them down.",
             stands_for=ids("persons_words"),
         )
-    said = [f"goal: '{goal}'"] if goal else []
-    said += [f"what matters: '{matters}'"] if matters else []
-    heard = [f'You said you want to: "{goal}".'] if goal else []
-    heard += [f'What matters to you: "{matters}".'] if matters else []
+    said = [f"goal: '{goal.rstrip('.')}'"] if goal else []
+    said += [f"what matters: '{matters.rstrip('.')}'"] if matters else []
+    heard = [f"You said you want to: {_quoted(goal)}"] if goal else []
+    heard += [f"What matters to you: {_quoted(matters)}"] if matters else []
     return BriefItem.build(
         kind="persons_words",
         to_practitioner=f"In the person's own words, {'; '.join(said)}. Start from this.",

@@ -73,9 +73,9 @@ def person_facing_texts(e: Evaluation) -> list[tuple[str, str]]:
 
 def _living(e: Evaluation) -> str:
     note = e.living_your_life.note
-    return (
-        ("Most people do this without anyone assessing it. " + note) if e.living_your_life.everyday else note
-    )
+    if not e.living_your_life.everyday:
+        return note
+    return "Most people do this without anyone assessing it. How fully do you want to plan it? " + note
 
 
 def _para(text: str, indent: str = "") -> list[str]:

@@ -73,8 +73,8 @@ def questions_for_today(e: Evaluation, limit: int = QUESTIONS_FOR_TODAY) -> tupl
 
     Prompts the brief already stands for are left out. The rest are taken in this order:
     prompts from the activity's own pack (the most specific to this decision), then
-    prompts that help with a live tension, then the others, each group in conversation
-    order; the first ``limit`` are kept.
+    prompts that help with a live tension, then the others, then review prompts (for the
+    day they look back), each group in conversation order; the first ``limit`` are kept.
     """
     in_brief = {i for item in e.brief for i in item.stands_for}
     ruleset = {t.rule: t.ruleset.partition("@")[0] for t in e.trace}
@@ -82,6 +82,8 @@ def questions_for_today(e: Evaluation, limit: int = QUESTIONS_FOR_TODAY) -> tupl
     candidates = [p for p in e.prompts if p.id not in in_brief]
 
     def rank(prompt: Prompt) -> int:
+        if prompt.stage == "review":
+            return 3  # for the day they look back, not for today
         if ruleset.get(prompt.id) in _ACTIVITY_PACKS:
             return 0
         return 1 if live & set(prompt.tensions) else 2
@@ -106,7 +108,9 @@ def render_text(evaluation: Evaluation, *, full: bool = False) -> str:
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
-    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+    return textwrap.wrap(
+        text, _WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    ) or [indent]
 
 
 def _heading(title: str) -> list[str]:
