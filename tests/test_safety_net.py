@@ -456,7 +456,7 @@ class TestNeedText:
         net = analyse_safety_net(
             model([
                 {"id": "jay", "kind": "friend", **SOLID},
-                {"id": "mum", "kind": "family", **{**SOLID, "agreed_to_help": False}},
+                {"id": "mum", "kind": "family", **SOLID, "agreed_to_help": False},
                 {"id": "tw", "kind": "community_member", "contact": "less_than_monthly"},
             ]),
             [NeedRequest("alongside", "during", "x")],
