@@ -265,7 +265,11 @@ def _review(review: Review, everyday: bool, ids: _Ids) -> BriefItem:
         practitioner = "No review date is set. Agree one with the person" + (
             ", or agree together that an everyday activity does not need one." if everyday else "."
         )
-        person = "We have not set a day to look back together yet. When would suit you?"
+        person = (
+            "Would you like a day to look back together? It is up to you."
+            if everyday
+            else "We have not set a day to look back together yet. When would suit you?"
+        )
     else:
         practitioner = (
             f"Next review: {review.on.isoformat()}. Start with what went well, then what the person "
