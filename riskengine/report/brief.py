@@ -218,9 +218,7 @@ def _not_agreed(proposal: Proposal, net: SafetyNet, ids: _Ids) -> BriefItem | No
                 needs.append(f"{need.role}/{need.when}")
     if not steps:
         return None
-    leans = "; ".join(
-        f"{member} ({', '.join(sorted(set(what)))})" for member, what in sorted(steps.items())
-    )
+    leans = "; ".join(f"{member} ({', '.join(sorted(set(what)))})" for member, what in sorted(steps.items()))
     names = _and([member_name(m, kinds.get(m)) for m in sorted(steps)])
     return BriefItem.build(
         kind="not_agreed",

@@ -73,7 +73,9 @@ def _groups_of(medicine: Medication) -> frozenset[str]:
 def _groups(klass: str | None, name: str) -> frozenset[str]:
     low, names = (klass or "").lower(), _words(name)
     return frozenset(
-        group for group, (classes, words) in MEDICINE_GROUPS.items() if low in classes or not names.isdisjoint(words)
+        group
+        for group, (classes, words) in MEDICINE_GROUPS.items()
+        if low in classes or not names.isdisjoint(words)
     )
 
 
