@@ -7,6 +7,7 @@ of its values (so code and did-you-mean hints can iterate over it).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal, get_args
 
 __all__ = [
@@ -175,6 +176,7 @@ def words_in(text: str | None) -> frozenset[str]:
 _PRESCRIBER_LABEL = re.compile(r"psychiatri|prescrib|consultant|doctor", re.I)
 
 
+@lru_cache(maxsize=1024)
 def filling_kind(kind: str, label: str | None) -> str:
     """The kind a member fills needs as: kind ``other`` labelled as prescribing is a prescriber."""
     if kind == "other" and label and _PRESCRIBER_LABEL.search(label):

@@ -356,10 +356,15 @@ def _caring(m: Member) -> bool:
 
     A friend who comes to a 5k is not a carer (practitioner review 2026-12, defect 7).
     """
-    said = " ".join([m.id, m.kind_label or "", *m.does_together])
-    return bool(_CARING.search(said))
+    return _says_caring(m.id, m.kind_label, m.does_together)
 
 
+@functools.lru_cache(maxsize=4096)
+def _says_caring(member_id: str, label: str | None, together: tuple[str, ...]) -> bool:
+    return bool(_CARING.search(" ".join([member_id, label or "", *together])))
+
+
+@functools.lru_cache(maxsize=4096)
 def _practical(text: str) -> bool:
     """A practical arrangement (timing, transport, things to carry), not a gate on insight or treatment."""
     return bool(_PRACTICAL.search(text)) and not _GATE.search(text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from riskengine.documents.proposal import Medication, Proposal
 
@@ -58,18 +59,24 @@ MEDICINE_GROUPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
 
 
-def _words(text: str | None) -> set[str]:
-    return set(_WORD.findall(text.lower())) if text else set()
+@lru_cache(maxsize=4096)
+def _words(text: str | None) -> frozenset[str]:
+    """Words of a name, title or goal, once per text (they recur across evaluations)."""
+    return frozenset(_WORD.findall(text.lower())) if text else frozenset()
 
 
-def _groups_of(medicine: Medication) -> set[str]:
-    klass = (medicine.class_ or "").lower()
-    names = _words(medicine.name)
-    return {
+def _groups_of(medicine: Medication) -> frozenset[str]:
+    return _groups(medicine.class_, medicine.name)
+
+
+@lru_cache(maxsize=4096)
+def _groups(klass: str | None, name: str) -> frozenset[str]:
+    low, names = (klass or "").lower(), _words(name)
+    return frozenset(
         group
         for group, (classes, words) in MEDICINE_GROUPS.items()
-        if klass in classes or not names.isdisjoint(words)
-    }
+        if low in classes or not names.isdisjoint(words)
+    )
 
 
 def changing_medicines(proposal: Proposal) -> tuple[list[Medication], bool]:
@@ -96,9 +103,9 @@ def medicine_groups(proposal: Proposal, medicines: Iterable[Medication]) -> list
     return sorted(_said_groups(_said(proposal)))
 
 
-def _said(proposal: Proposal) -> set[str]:
+def _said(proposal: Proposal) -> frozenset[str]:
     return _words(proposal.proposal.title) | _words(proposal.proposal.goal)
 
 
-def _said_groups(said: set[str]) -> set[str]:
+def _said_groups(said: frozenset[str]) -> set[str]:
     return {group for group, (_, words) in MEDICINE_GROUPS.items() if not said.isdisjoint(words)}
