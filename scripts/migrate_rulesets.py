@@ -157,10 +157,32 @@ ALIASES: dict[tuple[str, str] | str, tuple[str, str | None]] = {
         "Barriers to personalisation in mental health: organisational culture, concern about risk, notional budgets",
     ),
     "clozapine-break": ("nhsggc-clozapine-break", None),
+    "seed000-culture": (
+        "webber-slides",
+        "Connecting People: 'Organisational Culture' and 'Taking Stock' (what is and is not working for the practitioner)",
+    ),
+    "seed000-recovery": (
+        "webber-slides",
+        "Therapeutic risk-taking and recovery (Felton et al 2018): the right to take a risk and make mistakes",
+    ),
+    "seed002-kaur": (
+        "kaur2017",
+        "Home treatment can put an unbearable strain on service users and carers; 'Team Hudd': a medicine given for long periods without review",
+    ),
     "dvla-episode": (
         "dvla-psychiatric",
         "At a glance: hypomania/mania, Group 1 entitlement; the same relicensing conditions for acute psychotic disorders",
     ),
+}
+
+
+# A definition that is only a title and a seed file is a part of the seed's one source: it
+# becomes a citation of that source, its title the section (reported, to be worded better).
+SEED_SOURCES = {
+    _SLIDES: "webber-slides",
+    "001_6372d9b91c24897f.txt": "webber-personalised-care",
+    "003_87ffada0465f612c.txt": "gillard2010",
+    "004_096f25c19e5e92eb.txt": "scie-personalisation-2009",
 }
 
 
@@ -297,7 +319,7 @@ def _citation(
 ) -> dict[str, Any]:
     """The citation that replaces an inline definition, adding the source to the library if new."""
     old = definition["id"]
-    alias = ALIASES.get((ruleset_id, old)) or ALIASES.get(old)
+    alias = ALIASES.get((ruleset_id, old)) or ALIASES.get(old) or _part_of_a_seed(ruleset_id, definition, report)
     target, section = alias or (old, None)
     if target not in library.entries:
         chosen = CANONICAL.get(target) or {
@@ -317,6 +339,16 @@ def _citation(
     narrowed = {**{k: definition.get(k) for k in CITE_FIELDS}, **({"section": section} if section else {})}
     citation.update({k: v for k, v in narrowed.items() if v is not None and v != shared.get(k)})
     return citation
+
+
+def _part_of_a_seed(ruleset_id: str, definition: dict[str, Any], report: Report) -> tuple[str, str] | None:
+    """A bare title-and-seed definition as a citation of the seed's source, or None."""
+    seed_source = SEED_SOURCES.get(definition.get("seed", ""))
+    if seed_source is None or set(definition) - {"id", "title", "seed", "section"} or definition["id"] in CANONICAL:
+        return None
+    section = definition.get("section") or definition["title"]
+    report.notes.append(f"{ruleset_id}: '{definition['id']}' cites {seed_source}, section {section!r}: add it to ALIASES to word the section")
+    return seed_source, section
 
 
 def _citation_line(citation: dict[str, Any]) -> str:
