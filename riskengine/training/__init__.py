@@ -42,6 +42,8 @@ from .model import Consent, Credit, DecisionPoint, Fact, Option, Reveal, Scenari
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lint import lint as lint
+    from .pack import render_pack as render_pack
+    from .play import play as play
 
 __all__ = [
     "AS_KNOWN",
@@ -67,6 +69,8 @@ __all__ = [
     "lint",
     "load_scenario",
     "parse_scenario",
+    "play",
+    "render_pack",
     "scenario_from_data",
 ]
 
@@ -77,4 +81,12 @@ def __getattr__(name: str) -> Any:
         from .lint import lint
 
         return lint
+    if name == "play":
+        from .play import play
+
+        return play
+    if name == "render_pack":
+        from .pack import render_pack
+
+        return render_pack
     raise AttributeError(name)

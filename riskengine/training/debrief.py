@@ -13,6 +13,7 @@ Imports: :mod:`riskengine` public names, :mod:`._core`, :mod:`.load`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -155,6 +156,13 @@ class DebriefResult:
     def shown(self) -> tuple[PlanDebrief, ...]:
         """The plans the scenario compares side by side, in its order."""
         return tuple(self.plan(k) for k in self.compared)
+
+    def only(self, keys: Sequence[str]) -> DebriefResult:
+        """The same debrief comparing only these plans (what is shared is worked out among them)."""
+        plans = [self.plan(k) for k in keys]
+        return dataclasses.replace(
+            self, compared=tuple(keys), principles=_principles(plans), diffs=_diffs(plans)
+        )
 
     def diff(self, a: str, b: str) -> tuple[SectionDiff, ...]:
         """What changes from plan ``a`` to plan ``b``, section by section."""

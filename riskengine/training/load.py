@@ -340,11 +340,17 @@ def _point(
             proposal, bad = _validated(merged, source.path, f"what happened at '{dp.id}' ({label})")
             problems += bad
             if proposal is not None:
-                plans.append(Plan(HAPPENED, "What actually happened", HAPPENED, proposal))
+                plans.append(Plan(HAPPENED, _short(reveal.what_happened), HAPPENED, proposal))
                 after = (merged, proposal)
     if problems:
         return None, after, problems
     return PointState(dp, stage, tuple(told), known_proposal, tuple(plans)), after, []
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """The start of a text, cut at a word, for naming a plan."""
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[: words.rfind(" ", 0, limit)] + " …"
 
 
 def _validated(merged: Merged, path: str, what: str) -> tuple[Proposal | None, list[Diagnostic]]:
