@@ -42,6 +42,7 @@ FRAMING = (
     "evaluated on what was known at this point, and the differences are for the room to talk through."
 )
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("living_your_life", "Living your life, or risk-taking?"),
     ("principles", "What the principles find on record, and what they find lacking"),
     ("tensions", "Tensions the plan raises"),
     ("brief", "What a review would start with"),
@@ -84,7 +85,11 @@ class PlanDebrief:
             + (f" ({', '.join(i.replace('_', ' ') for i in n.issues)})" if n.issues else "")
             for n in e.safety_net.needs
         ) + tuple(f"{s.member} carries {', '.join(s.carries)}" for s in e.safety_net.single_points_of_failure)
+        life = e.living_your_life
         return {
+            "living_your_life": (
+                ("most people do this without being assessed: " if life.everyday else "") + life.note,
+            ),
             "principles": principles,
             "tensions": tuple(f"{t.id} {TENSION_TITLES[t.id]}: {b}" for t in e.tensions for b in t.because),
             "brief": tuple(f"{b.kind.replace('_', ' ')}: {b.to_practitioner}" for b in e.brief),

@@ -172,7 +172,7 @@ class _Checks:
                 message = f"option '{plan.key}' makes the same plan as option '{seen[text]}': the debrief will show no difference"
                 self.add((*where, "options", j, "patch"), "same-plan", message, key=True)
             seen.setdefault(text, plan.key)
-            if plan.proposal == state.as_known:
+            if plan.option is not None and not plan.option.patch:
                 self.add(
                     (*where, "options", j, "id"),
                     "no-patch",

@@ -42,6 +42,10 @@ def debrief_text(result: DebriefResult, keys: Sequence[str] | None = None) -> st
     ]
     lines += ["", "The plans:"]
     lines += [ln for p in plans for ln in wrap(f"{plan_name(p)}: {p.label}", "  ")]
+    life = next(d for d in result.diffs if d.section == "living_your_life")
+    lines += ["", life.title]
+    lines += [ln for item in life.shared for ln in wrap(f"every plan: {item}", "  ")]
+    lines += [ln for p in plans for item in life.only[p.key] for ln in wrap(f"{plan_name(p)}: {item}", "  ")]
     for row in result.principles:
         lines += ["", f"{row.id} {row.title}"]
         lines += wrap("; ".join(f"{plan_name(p)}: {row.cells[p.key].status}" for p in plans), "  ")
@@ -54,7 +58,7 @@ def debrief_text(result: DebriefResult, keys: Sequence[str] | None = None) -> st
         lines += [ln for b in row.on_record_in_all for ln in wrap(f"+ in every plan: {b}", "  ")]
         lines += [ln for g in row.lacking_in_all for ln in wrap(f"? in every plan: {g}", "  ")]
     for section in result.diffs:
-        if section.section == "principles":
+        if section.section in {"principles", "living_your_life"}:
             continue
         only = {k: v for k, v in section.only.items() if v}
         lines += ["", f"{section.title}: {len(section.shared)} the same in every plan"]
