@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 FRAMING = (
-    "What the principles ask of each plan. This is not a right answer or a score: each plan is "
-    "evaluated on what was known at this point, and the differences are for the room to talk through."
+    "What the principles ask of each plan. There is no right answer here and nothing is marked or "
+    "ranked: each plan is evaluated on what was known at this point, and the differences are for the "
+    "room to talk through."
 )
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("living_your_life", "Living your life, or risk-taking?"),

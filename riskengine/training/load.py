@@ -244,10 +244,11 @@ def _base(
 ) -> tuple[tuple[Proposal, Merged] | None, list[Diagnostic]]:
     """The base proposal, validated on its own, and the data patches start from."""
     if s.proposal_file is not None:
-        target = (base_dir / s.proposal_file).resolve()
+        target = base_dir / s.proposal_file
         if not target.is_file():
             where = ("proposal_file",)
-            message = f"no proposal file '{s.proposal_file}' (looked for {target})"
+            shown = Path(source.path).parent / s.proposal_file
+            message = f"no proposal file '{s.proposal_file}' (looked for {shown.as_posix()})"
             return None, [Diagnostic(source.locate(where), "missing-file", dotted(where), message)]
         try:
             proposal = load_proposal(target)
@@ -292,7 +293,9 @@ def _points(
             told.append((fact.id, fact.text))
         dp = stage.decision_point
         if stage.facts and not problems:
-            validated, bad = _validated(known, source.path, f"after the facts of stage '{stage.id}'")
+            validated, bad = _validated(
+                known, source.path, f"the proposal after the facts of stage '{stage.id}'"
+            )
             problems += bad
             known_proposal = validated or known_proposal
         if dp is None or problems:
@@ -337,7 +340,9 @@ def _point(
         merged, failed = apply_patch(start, Layer(reveal.patch, (*path, "reveal", "patch"), source, label))
         problems += failed
         if not failed:
-            proposal, bad = _validated(merged, source.path, f"what happened at '{dp.id}' ({label})")
+            proposal, bad = _validated(
+                merged, source.path, f"the plan of what happened at '{dp.id}' ({label})"
+            )
             problems += bad
             if proposal is not None:
                 plans.append(Plan(HAPPENED, _short(reveal.what_happened), HAPPENED, proposal))

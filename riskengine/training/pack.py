@@ -74,7 +74,7 @@ _PEARLS = (
 _GROUND_RULES = (
     "Everyone here is doing their best and wants to do well by the people they work with. We take that as given.",
     "What people say about their own lives stays in the room. Talk about the ideas afterwards, not about who said what.",
-    "There is no right answer, and no one is marked. The engine's debrief shows what the principles ask of each plan; it is not a score.",
+    "There is no right answer, and no one is marked. The engine's debrief shows what the principles ask of each plan; it does not rank the plans.",
     "You can step out at any time, for any reason, without explaining. A named lead is free to go with you if you want.",
     "Experts by experience and by learning are equal partners in this room.",
     "Please do not use real names or details of people you work with.",
