@@ -53,7 +53,7 @@ def _has_errors(path: Path) -> bool:
 def test_text_lint_matches_golden(path: Path, request: pytest.FixtureRequest) -> None:
     """Every problem is one line, path:line:col: severity[code] field: message, located in the scenario file."""
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    code, out, err = _lint(str(path.relative_to(ROOT)))
+    code, _, err = _lint(str(path.relative_to(ROOT)))
     assert err == _golden(path, ".lint.txt", err, request)
     assert "Traceback" not in err and err.strip()
     assert code == (2 if _has_errors(path) else 0)
@@ -69,6 +69,7 @@ def test_json_lint_matches_golden(path: Path, request: pytest.FixtureRequest) ->
     """With --format json the same problems come as data with path, line, column, code and field."""
     code, _, err = _lint("--format", "json", str(path.relative_to(ROOT)))
     assert err == _golden(path, ".lint.json", err, request)
+    assert code == (2 if _has_errors(path) else 0)
     found = json.loads(err)
     assert found and all(d["line"] > 0 and d["code"] and d["field"] for d in found)
 
