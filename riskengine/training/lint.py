@@ -28,7 +28,16 @@ from .load import LoadedScenario, build
 from .model import SENSITIVE_TOPICS, Scenario
 from .names import SEED_PEOPLE
 
-__all__ = ["DEFAULT_READABILITY_FLOOR", "lint", "lint_data"]
+__all__ = ["CODES", "DEFAULT_READABILITY_FLOOR", "lint", "lint_data"]
+
+# Every code lint reports beyond the proposal's own (unknown-field, unknown-value, invalid-value,
+# missing-field, unknown-member, duplicate-key ...); docs/scenarios.md explains each one.
+CODES: tuple[str, ...] = (
+    "patch-does-not-apply", "missing-file", "duplicate-id", "unknown-stage", "circular-stage",
+    "unknown-option", "no-reveal", "no-consent", "consent-expired", "consent-not-yet", "outside-consent",
+    "seed-name", "no-debrief", "no-principles", "same-plan", "no-patch", "unreachable-stage",
+    "no-content-note", "hard-to-read",
+)  # fmt: skip
 
 # Flesch reading ease below 50 is "fairly difficult" and worse: hard going for a mixed room
 # read aloud or on a projector. The engine's own person-facing prompts keep to 40 and over.
