@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -226,11 +227,20 @@ class DebriefResult:
         }
 
 
+# Evaluations are kept in memory per engine and scenario (never on disk): a live room asks for
+# the same debrief many times, and an engine's evaluation of a proposal never changes.
+_EVALUATIONS: weakref.WeakKeyDictionary[
+    Engine, weakref.WeakKeyDictionary[LoadedScenario, dict[tuple[str, str], Evaluation]]
+]
+_EVALUATIONS = weakref.WeakKeyDictionary()
+
+
 def debrief(scenario: LoadedScenario, decision_point: str, *, engine: Engine | None = None) -> DebriefResult:
     """Evaluate every plan at ``decision_point`` on what was known then, and lay them side by side."""
     state = scenario.point(decision_point)
     engine = engine or default_engine()
-    plans = tuple(_plan(engine, plan, state) for plan in _all_plans(state))
+    kept = _EVALUATIONS.setdefault(engine, weakref.WeakKeyDictionary()).setdefault(scenario, {})
+    plans = tuple(_plan(engine, plan, state, kept) for plan in _all_plans(state))
     compared = _compared(state, plans)
     shown = [p for k in compared for p in plans if p.key == k]
     dp = state.decision_point
@@ -256,7 +266,28 @@ def _all_plans(state: PointState) -> list[Plan]:
     return plans
 
 
-def _plan(engine: Engine, plan: Plan, state: PointState) -> PlanDebrief:
+def _evaluate(
+    engine: Engine, plan: Plan, state: PointState, kept: dict[tuple[str, str], Evaluation]
+) -> Evaluation:
+    key = (state.decision_point.id, plan.key)
+    found = kept.get(key)
+    if found is None:
+        same = _same_as(plan, state)
+        found = kept[key] = _evaluate(engine, same, state, kept) if same else engine.evaluate(plan.proposal)
+    return found
+
+
+def _same_as(plan: Plan, state: PointState) -> Plan | None:
+    """What happened is often exactly the option it maps to: evaluate that plan once."""
+    reveal = state.decision_point.reveal
+    if plan.key != HAPPENED or reveal is None or reveal.maps_to is None or reveal.patch:
+        return None
+    return next((p for p in state.plans if p.key == reveal.maps_to), None)
+
+
+def _plan(
+    engine: Engine, plan: Plan, state: PointState, kept: dict[tuple[str, str], Evaluation]
+) -> PlanDebrief:
     option = plan.option
     reveal = state.decision_point.reveal
     close_to = reveal.maps_to if plan.key == HAPPENED and reveal is not None else None
@@ -266,7 +297,7 @@ def _plan(engine: Engine, plan: Plan, state: PointState) -> PlanDebrief:
         kind=plan.kind,
         principles_tagged=tuple(option.principles) if option else (),
         tensions_tagged=tuple(option.tensions) if option else (),
-        evaluation=engine.evaluate(plan.proposal),
+        evaluation=_evaluate(engine, plan, state, kept),
         close_to=close_to,
     )
 

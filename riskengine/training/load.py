@@ -76,7 +76,7 @@ class PointState:
         raise KeyError(key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LoadedScenario:
     """A validated scenario, its base proposal and the state at each decision point."""
 
