@@ -1,17 +1,23 @@
 """The one module of :mod:`riskengine.training` that imports the engine's internal names.
 
 Everything else in the package imports public names from ``riskengine`` or from here, so
-when the core moves (issue 9 re-lays it by stage) only this file changes.
+when the core moves only this file changes. Internal names used: the located YAML reading
+(``read.source``: ``SourceMap``, ``YamlPath``, ``dotted``, ``parse_document``), the shaping of
+pydantic errors into located diagnostics (``read.shape.validate_model``), "did you mean"
+(``errors.did_you_mean``), the Flesch measure (``report.readability``), the vocabularies
+(``documents.vocab``) and the text report's names for principles, tensions and statuses
+(``report.text``).
 """
 
 from __future__ import annotations
 
+from riskengine import Document, diagnostics_json, diagnostics_text, read_document, write_file_atomically
+from riskengine.documents.vocab import PRINCIPLES, TENSIONS, PrincipleId, TensionId
 from riskengine.errors import did_you_mean
-from riskengine.readability import flesch_reading_ease
-from riskengine.render import _PRINCIPLE_TITLES, _STATUS, _TENSION_TITLES, diagnostics_json, diagnostics_text
-from riskengine.shape import validate_model
-from riskengine.source import Document, SourceMap, YamlPath, dotted, parse_document, read_document
-from riskengine.vocab import PRINCIPLES, TENSIONS, PrincipleId, TensionId
+from riskengine.read.shape import validate_model
+from riskengine.read.source import SourceMap, YamlPath, dotted, parse_document
+from riskengine.report.readability import flesch_reading_ease
+from riskengine.report.text import _PRINCIPLE_TITLES, _STATUS, _TENSION_TITLES
 
 __all__ = [
     "PRINCIPLES",
@@ -32,6 +38,7 @@ __all__ = [
     "parse_document",
     "read_document",
     "validate_model",
+    "write_file_atomically",
 ]
 
 PRINCIPLE_TITLES: dict[str, str] = dict(_PRINCIPLE_TITLES)

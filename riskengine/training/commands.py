@@ -81,7 +81,8 @@ def _lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._core import diagnostics_json, diagnostics_text
     from .lint import lint
 
-    found = [d for path in _expand(args.paths) for d in lint(path, as_of=args.as_of)]
+    day = args.as_of or dt.date.today()  # is the consent in date today? (the one clock read in training)
+    found = [d for path in _expand(args.paths) for d in lint(path, as_of=day)]
     if found:
         err.write((diagnostics_json(found) if args.format == "json" else diagnostics_text(found)) + "\n")
     errors = sum(d.severity == "error" for d in found)

@@ -45,9 +45,10 @@ DEFAULT_READABILITY_FLOOR = 50.0
 
 
 def lint(
-    path: Path | str, *, as_of: dt.date | None = None, readability_floor: float = DEFAULT_READABILITY_FLOOR
+    path: Path | str, *, as_of: dt.date, readability_floor: float = DEFAULT_READABILITY_FLOOR
 ) -> list[Diagnostic]:
-    """Every error and warning for one scenario file, sorted by place."""
+    """Every error and warning for one scenario file, sorted by place; consent is judged as of ``as_of``
+    (the command line passes today: nothing else in riskengine reads the clock)."""
     try:
         document = read_document(path)
     except RiskEngineError as exc:
@@ -66,16 +67,15 @@ def lint_data(
     source: SourceMap,
     *,
     base_dir: Path,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
     readability_floor: float = DEFAULT_READABILITY_FLOOR,
 ) -> list[Diagnostic]:
-    """Lint scenario data already parsed (``as_of`` defaults to today)."""
+    """Lint scenario data already parsed."""
     loaded, problems = build(data, source, base_dir)
     if loaded is None:
         return sorted(problems)
-    day = as_of or dt.date.today()  # the one clock read: is the consent still in date today?
     checks = _Checks(loaded, source)
-    checks.consent(day)
+    checks.consent(as_of)
     checks.seed_names(data)
     checks.points()
     checks.stages()

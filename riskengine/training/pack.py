@@ -17,14 +17,12 @@ Imports: the standard library, :mod:`riskengine` public names, :mod:`._core`, :m
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from riskengine import Diagnostic, Engine, Location, RiskEngineError
 
-from ._core import PRINCIPLE_TITLES, TENSION_TITLES
+from ._core import PRINCIPLE_TITLES, TENSION_TITLES, write_file_atomically
 from .debrief import DebriefResult, PlanDebrief, debrief
 from .load import LoadedScenario
 from .model import Credit, DecisionPoint, Scenario, Stage
@@ -132,16 +130,7 @@ tr { break-inside: avoid; }
 def write_pack(scenario: LoadedScenario, output: Path, *, engine: Engine | None = None) -> None:
     """Write the pack to ``output``: PDF if it ends in ``.pdf``, else HTML. Nothing is left half-written."""
     text = render_pack(scenario, engine=engine)
-    data = _pdf(text, output) if output.suffix.lower() == ".pdf" else text.encode("utf-8")
-    try:
-        handle, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(tmp, output)
-    except OSError as exc:
-        raise RiskEngineError(
-            [Diagnostic(Location(str(output)), "unwritable", "", exc.strerror or str(exc))]
-        ) from None
+    write_file_atomically(output, _pdf(text, output) if output.suffix.lower() == ".pdf" else text)
 
 
 def _pdf(text: str, output: Path) -> bytes:
