@@ -121,6 +121,11 @@ ul.plus, ul.query { list-style: none; padding-left: 0; }
 ul.plus li::before { content: "+ "; font-weight: bold; }
 ul.query li::before { content: "? "; font-weight: bold; }
 tr { break-inside: avoid; }
+table.diff tr { break-inside: auto; }
+.wide table { table-layout: fixed; }
+.wide table th:first-child, .wide table td:first-child { width: 17%; }
+.carddp { break-before: page; }
+.carddp:first-of-type { break-before: auto; }
 .wide td, .wide th { font-size: 9.5pt; }
 @media print { body { max-width: none; padding: 0; } }
 @media screen { body { padding: 1rem; } .section, .wide { border-top: 3px double #111; margin-top: 2rem; } }
@@ -254,7 +259,7 @@ def _before(s: Scenario) -> str:
 <p>Read these out before the story starts, and leave time for questions.</p>{_ul(_GROUND_RULES)}
 <h3>Content notes</h3>
 <p>{"This story touches on: " + _e(notes) + ". Say so at the start, so people can prepare or choose to step out." if notes else "No content notes are recorded for this story."}</p>
-<h3>Support</h3><p class="note"><strong>If you need help:</strong> {_e(s.support.crisis)}</p>{staff}{lead}
+<h3>Support</h3><p class="note"><strong>Crisis support:</strong> {_e(s.support.crisis)}</p>{staff}{lead}
 </section>"""
 
 
@@ -388,7 +393,7 @@ def _debrief(result: DebriefResult, dp: DecisionPoint) -> str:
 <h3>The plans</h3><ul>{legend}</ul>
 <table><caption class="meta">By principle: what each plan has on record (+) and lacks (?) that not every plan shares.</caption>
 <thead><tr><th scope="col">Principle</th>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table>
-<table><caption class="meta">What changes between the plans: items only some plans have.</caption>
+<table class="diff"><caption class="meta">What changes between the plans: items only some plans have.</caption>
 <thead><tr><th scope="col">Section</th>{heads}</tr></thead><tbody>{"".join(sections)}</tbody></table>
 <h3>Traceable</h3>{rules}
 </section>"""
@@ -402,16 +407,17 @@ def _closing(s: Scenario) -> str:
 
 
 def _cards(s: Scenario) -> str:
-    cards = []
+    groups = []
     for dp in s.decision_points():
-        for i, o in enumerate(dp.options):
-            cards.append(
-                f"<div class='card'><p class='letter'>{_LETTERS[i]}</p><p class='text'>{_e(o.text)}</p>"
-                f"<p class='dp'>{_e(s.title)} · {_e(dp.id)}: {_e(dp.prompt)}</p></div>"
-            )
+        cards = "".join(
+            f"<div class='card'><p class='letter'>{_LETTERS[i]}</p><p class='text'>{_e(o.text)}</p>"
+            f"<p class='dp'>{_e(s.title)} · {_e(dp.id)}: {_e(dp.prompt)}</p></div>"
+            for i, o in enumerate(dp.options)
+        )
+        groups.append(f"<div class='carddp'><h3>Cards for {_e(dp.id)}</h3><div class='cards'>{cards}</div></div>")
     return f"""<section class="section" aria-labelledby="h-cards"><h2 id="h-cards">Option cards</h2>
 <p class="meta">Print one set per table and cut along the dashed lines. Tables hold up a card to vote.</p>
-<div class="cards">{"".join(cards)}</div></section>"""
+{"".join(groups)}</section>"""
 
 
 def _tally(s: Scenario) -> str:
@@ -441,5 +447,5 @@ def _gibbs(s: Scenario) -> str:
             f"<div class='keep'><h3>{_e(title)}</h3><p>{_e(' '.join(asked))}</p><div class='write' role='presentation'></div></div>"
         )
     return f"""<section class="section" aria-labelledby="h-gibbs"><h2 id="h-gibbs">Reflection sheet</h2>
-<p>{_e(s.title)}. This sheet is yours to keep; nobody collects it. The questions follow Gibbs' reflective cycle (1988).</p>
+<p>{_e(s.title if s.title[-1:] in ".?!" else s.title + ".")} This sheet is yours to keep; nobody collects it. The questions follow Gibbs' reflective cycle (1988).</p>
 {"".join(parts)}</section>"""
