@@ -414,7 +414,9 @@ def _cards(s: Scenario) -> str:
             f"<p class='dp'>{_e(s.title)} · {_e(dp.id)}: {_e(dp.prompt)}</p></div>"
             for i, o in enumerate(dp.options)
         )
-        groups.append(f"<div class='carddp'><h3>Cards for {_e(dp.id)}</h3><div class='cards'>{cards}</div></div>")
+        groups.append(
+            f"<div class='carddp'><h3>Cards for {_e(dp.id)}</h3><div class='cards'>{cards}</div></div>"
+        )
     return f"""<section class="section" aria-labelledby="h-cards"><h2 id="h-cards">Option cards</h2>
 <p class="meta">Print one set per table and cut along the dashed lines. Tables hold up a card to vote.</p>
 {"".join(groups)}</section>"""
