@@ -99,3 +99,51 @@ def test_an_option_error_points_at_the_option_patch() -> None:
     assert "sectioned" in lines[by_field["person.legal_context"].location.line - 1]
     assert "closeness: 9" in lines[by_field["network[0].closeness"].location.line - 1]
     assert "soon" in lines[by_field["plan.review_on"].location.line - 1]
+
+
+def _minimal() -> dict[str, object]:
+    import yaml
+
+    data: dict[str, object] = yaml.safe_load((FIXTURES / "training" / "minimal.scenario.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+def _codes(data: dict[str, object]) -> list[str]:
+    import datetime as dt
+
+    from riskengine.training._core import SourceMap
+    from riskengine.training.lint import lint_data
+
+    found = lint_data(data, SourceMap("<test>"), base_dir=FIXTURES / "training", as_of=dt.date(2026, 12, 3))
+    return [d.code for d in found]
+
+
+def test_a_real_name_is_accepted_with_consent_and_a_full_name_credit() -> None:
+    """A seed person may be named when the story is theirs, told with in-date consent, credited by full name."""
+    data = _minimal()
+    stages = data["stages"]
+    assert isinstance(stages, list)
+    stages[0]["text"] = "Leanne Winfield tells this part herself."
+    assert "seed-name" in _codes(data)
+    data["origin"] = "real_with_consent"
+    data["credits"] = [{"role": "storyteller", "display": "full_name", "name": "Leanne Winfield"}]
+    data["consent"] = {"reference": "log 3", "scope": ["text_without_storyteller"], "granted": "2026-01-01",
+                       "review_by": "2027-01-01", "withdrawal_contact": "the lead"}  # fmt: skip
+    assert "seed-name" not in _codes(data) and "consent-expired" not in _codes(data)
+    data["credits"] = [{"role": "storyteller", "display": "initials", "name": "L.W."}]
+    assert "seed-name" in _codes(data)  # she asked for initials: her full name may not appear
+
+
+def test_consent_scope_must_cover_how_a_reveal_is_told() -> None:
+    """A reveal told live by the storyteller needs consent for live telling; a real story needs consent at all."""
+    data = _minimal()
+    data["origin"] = "real_with_consent"
+    assert "no-consent" in _codes(data)
+    data["consent"] = {"reference": "log 3", "scope": ["text_without_storyteller"], "granted": "2026-01-01",
+                       "review_by": "2027-01-01", "withdrawal_contact": "the lead"}  # fmt: skip
+    stages = data["stages"]
+    assert isinstance(stages, list)
+    stages[1]["decision_point"]["reveal"]["delivery"] = "storyteller_live"
+    assert "outside-consent" in _codes(data)
+    data["consent"]["scope"] = ["live_with_storyteller", "text_without_storyteller"]  # type: ignore[index]
+    assert "outside-consent" not in _codes(data)

@@ -219,3 +219,28 @@ def test_options_ids_cover_all_pairs_in_choices() -> None:
     scenario = load_scenario(FIXTURES / "training" / "minimal.scenario.yaml")
     for first, second in itertools.product("ab", "ab"):
         assert parse_choices(f"dp1={first},dp2={second}", scenario) == {"dp1": first, "dp2": second}
+
+
+class TestPackErrors:
+    SCENARIO = FIXTURES / "training" / "minimal.scenario.yaml"
+
+    def test_without_weasyprint_the_pdf_is_a_clear_error(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """If WeasyPrint cannot be imported, the command says what to install; nothing is written."""
+        monkeypatch.setitem(__import__("sys").modules, "weasyprint", None)
+        out, err = io.StringIO(), io.StringIO()
+        target = tmp_path / "pack.pdf"
+        code = main(["scenario", "pack", str(self.SCENARIO), "-o", str(target)], stdout=out, stderr=err)
+        assert code == 2 and "riskengine[training]" in err.getvalue() and "no-pdf" in err.getvalue()
+        assert not target.exists()
+
+    def test_an_unwritable_target_is_a_located_error(self, tmp_path: Path) -> None:
+        """Writing into a folder that does not exist names the file; no traceback."""
+        out, err = io.StringIO(), io.StringIO()
+        target = tmp_path / "missing" / "pack.html"
+        code = main(["scenario", "pack", str(self.SCENARIO), "-o", str(target)], stdout=out, stderr=err)
+        assert code == 2 and str(target) in err.getvalue() and "Traceback" not in err.getvalue()
+
+    def test_html_pack_is_the_same_every_time(self, shipped: Engine) -> None:
+        """The same scenario gives the same pack, byte for byte (no dates, no random ids)."""
+        scenario = load_scenario(self.SCENARIO)
+        assert render_pack(scenario, engine=shipped) == render_pack(load_scenario(self.SCENARIO), engine=shipped)
