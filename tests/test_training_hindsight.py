@@ -76,3 +76,39 @@ def test_an_earlier_fact_is_known_at_the_decision(shipped: Engine, patch: dict[s
     changed = state.as_known != plain.as_known
     assume(changed)  # some patches restate what the base already says
     assert all(p.proposal != q.proposal for p, q in zip(state.plans, plain.plans, strict=True))
+
+
+_BREAKS: list[tuple[str, Any]] = [
+    ("jurisdiction", "engalnd"), ("as_of", "22/11/2026"), ("person", {"legal_context": "sectioned"}),
+    ("person", {"recent_crisis_days": -3}), ("network", [{"id": "x", "kind": "friend", "closeness": 9}]),
+    ("proposal", {"activity": "parkrn"}), ("proposal", {"activity": "other"}), ("surprise", 1),
+    ("network", [{"kind": "friend"}]), ("decision_process", {"participants": ["nobody"]}),
+    ("plan", {"review_on": "soon"}),
+]  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patches(), st.sampled_from(_BREAKS))
+def test_a_broken_option_is_located_inside_its_patch(patch: dict[str, Any], brk: tuple[str, Any]) -> None:
+    """However an option's patch is broken, every error is reported at a line inside that patch."""
+    key, value = brk
+    text = yaml.safe_dump(_with_option_patch({**patch, key: value}), sort_keys=False)
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() in {"id: b", "- id: b"}) + 1  # option b of dp1
+    end = next(i for i, line in enumerate(lines) if i > start and line.strip() in {"id: r1", "- id: r1"}) + 1  # its reveal follows
+    try:
+        from riskengine.training import parse_scenario
+
+        parse_scenario(text, "broken.scenario.yaml", base_dir=FIXTURES / "training")
+    except InputError as exc:
+        for d in exc.diagnostics:
+            assert d.location.path == "broken.scenario.yaml"
+            assert start <= d.location.line <= end, (d.render(), start, end)
+    else:
+        raise AssertionError(f"{brk} did not break the plan")
+
+
+def _with_option_patch(patch: dict[str, Any]) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    data["stages"][1]["decision_point"]["options"][1]["patch"] = patch
+    return data

@@ -95,6 +95,7 @@ h2 { font-size: 15pt; margin: 1.2em 0 .4em; border-bottom: 2px solid #111; paddi
 h3 { font-size: 12.5pt; margin: 1em 0 .3em; }
 h4 { font-size: 11pt; margin: .8em 0 .2em; }
 p, li { margin: .25em 0; }
+h2, h3, h4 { break-after: avoid; }
 .lead { font-size: 12pt; }
 .note { border-left: 4px solid #111; padding: .3em .8em; margin: .6em 0; background: #f3f3f3; }
 .cue { border: 2px dashed #111; padding: .5em .8em; margin: .6em 0; font-weight: bold; }
@@ -322,11 +323,12 @@ def _decision(dp: DecisionPoint, result: DebriefResult | None) -> str:
         parts.append("<p class='meta'>This is what happened, not the right answer. It is closest to option "
                      f"{_e(_letter(dp, r.maps_to))}.</p>" if r.maps_to else "<p class='meta'>This is what happened, not the right answer.</p>")  # fmt: skip
     if dp.debrief is not None:
-        parts.append("<h3>Debrief (PEARLS)</h3>")
-        for phase, title in _PEARLS:
-            prompts = getattr(dp.debrief.pearls, phase)
-            if prompts:
-                parts.append(f"<h4>{title}</h4>{_ul(prompts)}")
+        phases = "".join(
+            f"<h4>{title}</h4>{_ul(getattr(dp.debrief.pearls, phase))}"
+            for phase, title in _PEARLS
+            if getattr(dp.debrief.pearls, phase)
+        )
+        parts.append(f"<div class='keep'><h3>Debrief (PEARLS)</h3>{phases}</div>")
     if result is not None:
         parts.append(
             f"<p>The engine debrief for this decision point is on the page headed “What the principles ask of each plan: {_e(dp.id)}”.</p>"
