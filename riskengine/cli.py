@@ -211,6 +211,10 @@ def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]
             load_test_file(path)
             counts["rule test files"] += 1
             return []
+        if path.name.endswith((".scenario.yaml", ".scenario.yml")):  # training (riskengine scenario lint says more)
+            importlib.import_module("riskengine.training").load_scenario(path)
+            counts["scenarios"] = counts.get("scenarios", 0) + 1
+            return []
         document = read_document(path)
         if isinstance(document.data, dict) and {"rules", "sources"} & document.data.keys():
             ruleset_files.append(path)

@@ -244,3 +244,13 @@ class TestPackErrors:
         """The same scenario gives the same pack, byte for byte (no dates, no random ids)."""
         scenario = load_scenario(self.SCENARIO)
         assert render_pack(scenario, engine=shipped) == render_pack(load_scenario(self.SCENARIO), engine=shipped)
+
+
+def test_validate_reads_scenario_files_as_scenarios() -> None:
+    """riskengine validate over scenarios/ checks the training scenarios as scenarios, not as proposals."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["validate", str(ROOT / "scenarios")], stdout=out, stderr=err) == 0, err.getvalue()
+    assert f"{len(SHIPPED)} scenarios" in out.getvalue()
+    bad = FIXTURES / "training" / "bad" / "circular-stage.scenario.yaml"
+    assert main(["validate", str(bad)], stdout=io.StringIO(), stderr=err) == 2
+    assert "error[circular-stage]" in err.getvalue()
