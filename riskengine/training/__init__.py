@@ -16,9 +16,9 @@ The public API (the live-room capability builds on these names)::
     for row in result.principles:                   # by principle, plan by plan
         print(row.title, {k: c.status for k, c in row.cells.items()})
 
-:func:`lint` returns located errors and warnings without raising; :func:`render_pack`
-(needs the ``training`` extra for PDF) writes the facilitator pack; :func:`play` runs a
-solo play-through in a terminal.
+:func:`lint` returns located errors and warnings without raising; :func:`render_pack` gives
+the facilitator pack as HTML and :func:`write_pack` writes it as HTML or PDF (PDF needs the
+``training`` extra); :func:`play` runs a solo play-through in a terminal.
 
 Imports: :mod:`riskengine` public names; internal engine names only through ``_core``.
 """
@@ -43,6 +43,7 @@ from .model import Consent, Credit, DecisionPoint, Fact, Option, Reveal, Scenari
 if TYPE_CHECKING:  # pragma: no cover
     from .lint import lint as lint
     from .pack import render_pack as render_pack
+    from .pack import write_pack as write_pack
     from .play import play as play
 
 __all__ = [
@@ -72,11 +73,12 @@ __all__ = [
     "play",
     "render_pack",
     "scenario_from_data",
+    "write_pack",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """``lint``, ``play`` and ``render_pack`` load on first use (the pack pulls in its template)."""
+    """``lint``, ``play``, ``render_pack`` and ``write_pack`` load on first use."""
     if name == "lint":
         from .lint import lint
 
@@ -89,4 +91,8 @@ def __getattr__(name: str) -> Any:
         from .pack import render_pack
 
         return render_pack
+    if name == "write_pack":
+        from .pack import write_pack
+
+        return write_pack
     raise AttributeError(name)
