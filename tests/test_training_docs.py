@@ -10,9 +10,9 @@ from pathlib import Path
 
 from riskengine import Engine
 from riskengine.training import load_scenario
-from riskengine.training.lint import lint
+from riskengine.training.linting import lint
 from riskengine.training.pack import render_pack
-from riskengine.training.play import parse_choices, play
+from riskengine.training.solo import parse_choices, play
 
 from .paths import ROOT
 
@@ -45,7 +45,7 @@ def test_the_complete_example_works_as_the_guide_says(tmp_path: Path, shipped: E
 def test_every_lint_code_is_explained() -> None:
     """Each code lint can report is explained in the guide, and the list is the real one: every code
     in the bad scenarios' golden output is either on it or one of the proposal's own codes."""
-    from riskengine.training.lint import CODES
+    from riskengine.training.linting import CODES
 
     missing = [c for c in CODES if f"`{c}`" not in GUIDE]
     assert not missing, missing

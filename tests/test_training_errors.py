@@ -112,7 +112,7 @@ def _codes(data: dict[str, object]) -> list[str]:
     import datetime as dt
 
     from riskengine.training._core import SourceMap
-    from riskengine.training.lint import lint_data
+    from riskengine.training.linting import lint_data
 
     found = lint_data(data, SourceMap("<test>"), base_dir=FIXTURES / "training", as_of=dt.date(2026, 12, 3))
     return [d.code for d in found]

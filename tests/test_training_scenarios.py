@@ -20,9 +20,9 @@ import pytest
 from riskengine import Engine, InputError
 from riskengine.cli import main
 from riskengine.training import FRAMING, HAPPENED, debrief, load_scenario, parse_scenario
-from riskengine.training.lint import lint
+from riskengine.training.linting import lint
 from riskengine.training.pack import render_pack, write_pack
-from riskengine.training.play import parse_choices, play
+from riskengine.training.solo import parse_choices, play
 
 from .paths import FIXTURES, ROOT
 from .test_promises import BANNED
@@ -254,3 +254,19 @@ def test_validate_reads_scenario_files_as_scenarios() -> None:
     bad = FIXTURES / "training" / "bad" / "circular-stage.scenario.yaml"
     assert main(["validate", str(bad)], stdout=io.StringIO(), stderr=err) == 2
     assert "error[circular-stage]" in err.getvalue()
+
+
+def test_public_names_are_what_they_say_and_cost_the_cli_nothing() -> None:
+    """Every name in riskengine.training.__all__ resolves to a function or class (not a module), and
+    registering the scenario commands does not import the package's modules."""
+    import subprocess
+    import sys
+    import types
+
+    import riskengine.training as training
+
+    for name in training.__all__:
+        assert not isinstance(getattr(training, name), types.ModuleType), name
+    code = "import sys, riskengine.cli as c; c._parser(); print(sorted(m for m in sys.modules if m.startswith('riskengine.training')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "['riskengine.training', 'riskengine.training.commands']"

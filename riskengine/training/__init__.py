@@ -20,31 +20,76 @@ The public API (the live-room capability builds on these names)::
 the facilitator pack as HTML and :func:`write_pack` writes it as HTML or PDF (PDF needs the
 ``training`` extra); :func:`play` runs a solo play-through in a terminal.
 
+Every name loads on first use, so ``riskengine evaluate`` (whose command line registers the
+``scenario`` commands) pays nothing for this package.
+
 Imports: :mod:`riskengine` public names; internal engine names only through ``_core``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .debrief import FRAMING, DebriefResult, PlanDebrief, PrincipleRow, SectionDiff, debrief, default_engine
-from .load import (
-    AS_KNOWN,
-    HAPPENED,
-    LoadedScenario,
-    Plan,
-    PointState,
-    load_scenario,
-    parse_scenario,
-    scenario_from_data,
-)
-from .model import Consent, Credit, DecisionPoint, Fact, Option, Reveal, Scenario, Stage
-
 if TYPE_CHECKING:  # pragma: no cover
-    from .lint import lint as lint
-    from .pack import render_pack as render_pack
-    from .pack import write_pack as write_pack
-    from .play import play as play
+    from .debriefing import (
+        FRAMING,
+        DebriefResult,
+        PlanDebrief,
+        PrincipleRow,
+        SectionDiff,
+        debrief,
+        default_engine,
+    )
+    from .linting import lint
+    from .load import (
+        AS_KNOWN,
+        HAPPENED,
+        LoadedScenario,
+        Plan,
+        PointState,
+        load_scenario,
+        parse_scenario,
+        scenario_from_data,
+    )
+    from .model import Consent, Credit, DecisionPoint, Fact, Option, Reveal, Scenario, Stage
+    from .pack import render_pack, write_pack
+    from .solo import play
+
+_WHERE = {
+    **dict.fromkeys(
+        [
+            "FRAMING",
+            "DebriefResult",
+            "PlanDebrief",
+            "PrincipleRow",
+            "SectionDiff",
+            "debrief",
+            "default_engine",
+        ],
+        "debriefing",
+    ),
+    **dict.fromkeys(
+        [
+            "AS_KNOWN",
+            "HAPPENED",
+            "LoadedScenario",
+            "Plan",
+            "PointState",
+            "load_scenario",
+            "parse_scenario",
+            "scenario_from_data",
+        ],
+        "load",
+    ),
+    **dict.fromkeys(
+        ["Consent", "Credit", "DecisionPoint", "Fact", "Option", "Reveal", "Scenario", "Stage"], "model"
+    ),
+    "lint": "linting",
+    "play": "solo",
+    "render_pack": "pack",
+    "write_pack": "pack",
+}
 
 __all__ = [
     "AS_KNOWN",
@@ -78,21 +123,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``lint``, ``play``, ``render_pack`` and ``write_pack`` load on first use."""
-    if name == "lint":
-        from .lint import lint
-
-        return lint
-    if name == "play":
-        from .play import play
-
-        return play
-    if name == "render_pack":
-        from .pack import render_pack
-
-        return render_pack
-    if name == "write_pack":
-        from .pack import write_pack
-
-        return write_pack
-    raise AttributeError(name)
+    """Load a public name from its module on first use."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'riskengine.training' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

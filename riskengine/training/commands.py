@@ -79,7 +79,7 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 def _lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._core import diagnostics_json, diagnostics_text
-    from .lint import lint
+    from .linting import lint
 
     day = args.as_of or dt.date.today()  # is the consent in date today? (the one clock read in training)
     found = [d for path in _expand(args.paths) for d in lint(path, as_of=day)]
@@ -95,7 +95,7 @@ def _lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _play(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .load import load_scenario
-    from .play import parse_choices, play
+    from .solo import parse_choices, play
 
     scenario = load_scenario(args.file)
     choices = parse_choices(args.choices, scenario) if args.choices is not None else None
@@ -115,7 +115,7 @@ def _asker(out: TextIO) -> Callable[[str], str]:
 
 
 def _debrief(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .debrief import debrief
+    from .debriefing import debrief
     from .load import load_scenario
     from .text import debrief_text
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from riskengine import Diagnostic, Engine, Location, RiskEngineError
 
 from ._core import PRINCIPLE_TITLES, TENSION_TITLES, write_file_atomically
-from .debrief import DebriefResult, PlanDebrief, debrief
+from .debriefing import DebriefResult, PlanDebrief, debrief
 from .load import LoadedScenario
 from .model import Credit, DecisionPoint, Scenario, Stage
-from .play import GIBBS
+from .solo import GIBBS
 from .text import plan_name
 
 __all__ = ["render_pack", "write_pack"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from .debrief import DebriefResult, PlanDebrief
+from .debriefing import DebriefResult, PlanDebrief
 
 __all__ = ["WIDTH", "debrief_text", "plan_name", "wrap"]
 

@@ -17,7 +17,7 @@ from typing import TextIO
 from riskengine import Diagnostic, Engine, InputError, Location
 
 from ._core import PRINCIPLE_TITLES, PRINCIPLES, did_you_mean
-from .debrief import debrief
+from .debriefing import debrief
 from .load import HAPPENED, LoadedScenario
 from .model import DecisionPoint, Option, Stage
 from .text import debrief_text, wrap
