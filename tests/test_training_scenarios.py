@@ -270,3 +270,20 @@ def test_public_names_are_what_they_say_and_cost_the_cli_nothing() -> None:
     code = "import sys, riskengine.cli as c; c._parser(); print(sorted(m for m in sys.modules if m.startswith('riskengine.training')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "['riskengine.training', 'riskengine.training.commands']"
+
+
+def test_no_story_text_reaches_the_parse_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped: Engine) -> None:
+    """Loading, linting, playing and packing a scenario writes none of its words to the parse cache
+    (a story may be a real person's), and neither does its proposal file."""
+    from riskengine.read.cache import ENV
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(ENV, str(cache))
+    path = ROOT / "scenarios" / "training" / "living-your-life.scenario.yaml"  # its base is a proposal file
+    scenario = load_scenario(path)
+    lint(path, as_of=AS_OF)
+    render_pack(scenario, engine=shipped)
+    play(scenario, io.StringIO(), choices=parse_choices("dp1=cto,dp2=wales", scenario), engine=shipped)
+    kept = [p.read_text(encoding="utf-8", errors="replace") for p in cache.rglob("*") if p.is_file()]
+    for words in ["Draw a line across the room", "He lives in Northern Ireland", "get round the 5k with Jay"]:
+        assert not any(words in text for text in kept), words
