@@ -114,8 +114,11 @@ td ul, td ol { margin: 0; padding-left: 1.1em; }
 .card .letter { font-size: 34pt; font-weight: bold; line-height: 1; }
 .card .text { font-size: 15pt; margin-top: 3mm; }
 .card .dp { font-size: 9pt; color: #333; margin-top: 4mm; }
+.tally { table-layout: fixed; }
 .tally td { height: 12mm; }
-.write { border: 1px solid #555; min-height: 28mm; margin: .3em 0 .8em; }
+.tally thead th:first-child { width: 46%; }
+.tally thead th:last-child { width: 24%; }
+.write { border: 1px solid #555; min-height: 34mm; margin: .3em 0 .8em; }
 .small { font-size: 8.5pt; color: #333; }
 .status { font-weight: bold; }
 ul.plus, ul.query { list-style: none; padding-left: 0; }
