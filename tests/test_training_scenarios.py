@@ -287,3 +287,15 @@ def test_no_story_text_reaches_the_parse_cache(tmp_path: Path, monkeypatch: pyte
     kept = [p.read_text(encoding="utf-8", errors="replace") for p in cache.rglob("*") if p.is_file()]
     for words in ["Draw a line across the room", "He lives in Northern Ireland", "get round the 5k with Jay"]:
         assert not any(words in text for text in kept), words
+
+
+def test_the_debrief_shows_no_principle_marks(shipped: Engine) -> None:
+    """No 'evident' / 'not yet evident' marks in the debrief's text, data or pack: side by side they read as a mark sheet."""
+    from riskengine.training.text import debrief_text
+
+    scenario = load_scenario(ROOT / "scenarios" / "training" / "back-to-college.scenario.yaml")
+    result = debrief(scenario, "dp1", engine=shipped)
+    marks = re.compile(r"\b(partly evident|not yet evident|evident|partly_evident|not_yet_evident)\b")
+    shown = [debrief_text(result), json.dumps(result.to_dict()), render_pack(scenario, engine=shipped)]
+    for text in shown:
+        assert not marks.search(re.sub(r"<style>.*?</style>", "", text, flags=re.S)), marks.search(text)

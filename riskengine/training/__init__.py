@@ -14,7 +14,7 @@ The public API (the live-room capability builds on these names)::
         print(state.decision_point.prompt, [p.key for p in state.plans])
     result = debrief(scenario, "dp1")               # evaluates every plan at dp1
     for row in result.principles:                   # by principle, plan by plan
-        print(row.title, {k: c.status for k, c in row.cells.items()})
+        print(row.title, {k: c.lacking for k, c in row.cells.items()})
 
 :func:`lint` returns located errors and warnings without raising; :func:`render_pack` gives
 the facilitator pack as HTML and :func:`write_pack` writes it as HTML or PDF (PDF needs the

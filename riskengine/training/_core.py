@@ -6,7 +6,7 @@ when the core moves only this file changes. Internal names used: the located YAM
 keeps every position and is never written to the parse cache), the shaping of
 pydantic errors into located diagnostics (``read.shape.validate_model``), "did you mean"
 (``errors.did_you_mean``), the Flesch measure (``report.readability``), the vocabularies
-(``documents.vocab``) and the text report's names for principles, tensions and statuses
+(``documents.vocab``) and the text report's names for principles and tensions
 (``report.text``).
 """
 
@@ -28,12 +28,11 @@ from riskengine.errors import did_you_mean
 from riskengine.read.shape import validate_model
 from riskengine.read.source import SourceMap, YamlPath, _located, dotted
 from riskengine.report.readability import flesch_reading_ease
-from riskengine.report.text import _PRINCIPLE_TITLES, _STATUS, _TENSION_TITLES
+from riskengine.report.text import _PRINCIPLE_TITLES, _TENSION_TITLES
 
 __all__ = [
     "PRINCIPLES",
     "PRINCIPLE_TITLES",
-    "STATUS_WORDS",
     "TENSIONS",
     "TENSION_TITLES",
     "Document",
@@ -54,7 +53,6 @@ __all__ = [
 
 PRINCIPLE_TITLES: dict[str, str] = dict(_PRINCIPLE_TITLES)
 TENSION_TITLES: dict[str, str] = dict(_TENSION_TITLES)
-STATUS_WORDS: dict[str, str] = dict(_STATUS)
 
 
 def parse_uncached(text: str, name: str) -> Document:

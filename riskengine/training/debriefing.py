@@ -22,7 +22,7 @@ from typing import Any
 
 from riskengine import Engine, Evaluation
 
-from ._core import PRINCIPLE_TITLES, PRINCIPLES, STATUS_WORDS, TENSION_TITLES
+from ._core import PRINCIPLE_TITLES, PRINCIPLES, TENSION_TITLES
 from .load import AS_KNOWN, HAPPENED, LoadedScenario, Plan, PointState
 from .model import Pearls
 
@@ -77,8 +77,7 @@ class PlanDebrief:
         """Each section's items as short lines, the unit the diff compares."""
         e = self.evaluation
         principles = tuple(
-            [f"{p.id} {PRINCIPLE_TITLES[p.id]}: {STATUS_WORDS[p.status]}" for p in e.principles]
-            + [f"{p.id} on record: {b}" for p in e.principles for b in p.because]
+            [f"{p.id} on record: {b}" for p in e.principles for b in p.because]
             + [f"{p.id} lacking: {g}" for p in e.principles for g in p.gaps]
         )
         needs = tuple(
@@ -106,7 +105,6 @@ class PlanDebrief:
 class PrincipleCell:
     """What one principle finds in one plan."""
 
-    status: str
     on_record: tuple[str, ...]
     lacking: tuple[str, ...]
     prompts: tuple[str, ...]
@@ -205,7 +203,6 @@ class DebriefResult:
                     "lacking_in_all": list(row.lacking_in_all),
                     "plans": {
                         k: {
-                            "status": c.status,
                             "on_record": list(c.on_record),
                             "lacking": list(c.lacking),
                             "prompts": list(c.prompts),
@@ -315,9 +312,7 @@ def _principles(plans: Sequence[PlanDebrief]) -> tuple[PrincipleRow, ...]:
         cells = {}
         for plan in plans:
             found = next(p for p in plan.evaluation.principles if p.id == pid)
-            cells[plan.key] = PrincipleCell(
-                STATUS_WORDS[found.status], found.because, found.gaps, found.prompts
-            )
+            cells[plan.key] = PrincipleCell(found.because, found.gaps, found.prompts)
         on_record = _in_all([c.on_record for c in cells.values()])
         lacking = _in_all([c.lacking for c in cells.values()])
         rows.append(PrincipleRow(pid, PRINCIPLE_TITLES[pid], cells, on_record, lacking))

@@ -32,6 +32,7 @@ from .text import plan_name
 __all__ = ["render_pack", "write_pack"]
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_NOTHING = "<span class='small'>the same as every plan</span>"
 _ORIGIN = {
     "composite": "This is a composite scenario: it draws on several people's experiences, changed and combined. It is no one person's story.",
     "fictional": "This is a fictional scenario. It is no real person's story.",
@@ -120,7 +121,6 @@ td ul, td ol { margin: 0; padding-left: 1.1em; }
 .tally thead th:last-child { width: 24%; }
 .write { border: 1px solid #555; min-height: 34mm; margin: .3em 0 .8em; }
 .small { font-size: 8.5pt; color: #333; }
-.status { font-weight: bold; }
 ul.plus, ul.query { list-style: none; padding-left: 0; }
 ul.plus li::before { content: "+ "; font-weight: bold; }
 ul.query li::before { content: "? "; font-weight: bold; }
@@ -365,7 +365,7 @@ def _debrief(result: DebriefResult, dp: DecisionPoint) -> str:
         for p in plans:
             on_record, lacking = row.differs(p.key)
             cells.append(
-                f"<td><span class='status'>{_e(row.cells[p.key].status)}</span>{_ul(on_record, 'plus')}{_ul(lacking, 'query')}</td>"
+                f"<td>{_ul(on_record, 'plus')}{_ul(lacking, 'query')}{_NOTHING if not (on_record or lacking) else ''}</td>"
             )
         shared = _ul(row.on_record_in_all, "plus") + _ul(row.lacking_in_all, "query")
         rows.append(

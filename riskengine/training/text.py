@@ -48,7 +48,6 @@ def debrief_text(result: DebriefResult, keys: Sequence[str] | None = None) -> st
     lines += [ln for p in plans for item in life.only[p.key] for ln in wrap(f"{plan_name(p)}: {item}", "  ")]
     for row in result.principles:
         lines += ["", f"{row.id} {row.title}"]
-        lines += wrap("; ".join(f"{plan_name(p)}: {row.cells[p.key].status}" for p in plans), "  ")
         for p in plans:
             on_record, lacking = row.differs(p.key)
             if on_record or lacking:
