@@ -93,7 +93,7 @@ class PlanDebrief:
             ),
             "principles": principles,
             "tensions": tuple(f"{t.id} {TENSION_TITLES[t.id]}: {b}" for t in e.tensions for b in t.because),
-            "brief": tuple(f"{b.kind.replace('_', ' ')}: {b.to_practitioner}" for b in e.brief),
+            "brief": tuple(b.to_practitioner for b in e.brief),
             "prompts": tuple(p.to_person for p in e.prompts),
             "mitigations": tuple(m.text for m in e.mitigations),
             "safety_net": needs,
