@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -106,7 +107,7 @@ def main() -> int:
     args = parser.parse_args()
     engine = riskengine.Engine.from_paths()
     topic_of = topics(engine)
-    rows = []
+    rows: list[dict[str, Any]] = []
     render_ms: list[float] = []
     for path in fixtures():
         evaluation = engine.evaluate(riskengine.load_proposal(path))

@@ -319,7 +319,9 @@ def _citation(
 ) -> dict[str, Any]:
     """The citation that replaces an inline definition, adding the source to the library if new."""
     old = definition["id"]
-    alias = ALIASES.get((ruleset_id, old)) or ALIASES.get(old) or _part_of_a_seed(ruleset_id, definition, report)
+    alias = (
+        ALIASES.get((ruleset_id, old)) or ALIASES.get(old) or _part_of_a_seed(ruleset_id, definition, report)
+    )
     target, section = alias or (old, None)
     if target not in library.entries:
         chosen = CANONICAL.get(target) or {
@@ -344,10 +346,16 @@ def _citation(
 def _part_of_a_seed(ruleset_id: str, definition: dict[str, Any], report: Report) -> tuple[str, str] | None:
     """A bare title-and-seed definition as a citation of the seed's source, or None."""
     seed_source = SEED_SOURCES.get(definition.get("seed", ""))
-    if seed_source is None or set(definition) - {"id", "title", "seed", "section"} or definition["id"] in CANONICAL:
+    if (
+        seed_source is None
+        or set(definition) - {"id", "title", "seed", "section"}
+        or definition["id"] in CANONICAL
+    ):
         return None
     section = definition.get("section") or definition["title"]
-    report.notes.append(f"{ruleset_id}: '{definition['id']}' cites {seed_source}, section {section!r}: add it to ALIASES to word the section")
+    report.notes.append(
+        f"{ruleset_id}: '{definition['id']}' cites {seed_source}, section {section!r}: add it to ALIASES to word the section"
+    )
     return seed_source, section
 
 
