@@ -365,7 +365,9 @@ def _validated(merged: Merged, path: str, what: str) -> tuple[Proposal | None, l
 
 
 def _in(d: Diagnostic, what: str) -> Diagnostic:
-    return Diagnostic(d.location, d.code, d.field, f"{what} is not a valid proposal: {d.message}", d.severity)
+    return Diagnostic(
+        d.location, d.code, d.field, f"{what} is not a valid proposal: {d.message}", d.severity, d.hint
+    )
 
 
 def all_plans(loaded: LoadedScenario) -> Iterable[tuple[str, Plan]]:
