@@ -320,3 +320,47 @@ def test_legal_musts_have_a_plain_english_version() -> None:
         if k is not None and k.weight == "must":
             assert k.to_person, loaded.rule.id
             assert flesch_reading_ease(k.to_person) >= 60, (loaded.rule.id, k.to_person)
+
+
+GAPS_RULESET = """
+id: gaps
+version: 1.0.0
+title: gaps behind set-aside prompts
+sources: [{id: s, title: a source, citation: "A 2020"}]
+rules:
+  - id: g.everyday
+    source: s
+    when: [{proposal.activity: parkrun}]
+    because: "a parkrun"
+    then: {living_your_life: {everyday: true, note: "Most people just go."}}
+  - id: g.detained
+    source: s
+    when: [{person.legal_context: detained}]
+    because: "detained"
+    then: {living_your_life: {everyday: false, note: "Leave conditions apply."}}
+  - id: g.plan-b
+    source: s
+    because: "there is a plan B"
+    then: {supports: felton.4}
+  - id: g.no-review
+    source: s
+    because: "no review date is set"
+    then:
+      gap: felton.4
+      prompt: {stage: review, everyday: set_aside, to_practitioner: "Set a review date.",
+               to_person: "When shall we look back?", principles: [felton.4]}
+"""
+
+
+def test_principle_statuses_ignore_gaps_whose_prompts_were_set_aside(tmp_path: Path) -> None:
+    """A parkrun with no review date is not 'partly' planned for lacking one: the engine set the
+    question aside; with a legal context that makes it more than everyday, the gap counts."""
+    (tmp_path / "gaps.yaml").write_text(GAPS_RULESET, encoding="utf-8")
+    engine = Engine.from_paths([tmp_path])
+    doc = {"schema_version": 1, "id": "g", "jurisdiction": "england", "as_of": "2026-11-30",
+           "proposal": {"activity": "parkrun"}}  # fmt: skip
+    everyday = next(p for p in engine.evaluate(proposal_from_data(doc)).principles if p.id == "felton.4")
+    assert everyday.status == "evident" and everyday.gaps == ()
+    detained = engine.evaluate(proposal_from_data({**doc, "person": {"legal_context": "detained"}}))
+    principle = next(p for p in detained.principles if p.id == "felton.4")
+    assert principle.status == "partly_evident" and principle.gaps == ("no review date is set",)

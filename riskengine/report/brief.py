@@ -186,7 +186,9 @@ def _legal(knowledge: Sequence[KnowledgeItem], asked_with: Mapping[str, str]) ->
         )
     return BriefItem.build(
         kind="legal_must",
-        to_practitioner=f"The law says must: {topics}. Go through each with the person before deciding.",
+        to_practitioner=(
+            f"{topics}. Go through {'it' if len(musts) == 1 else 'each'} with the person before deciding."
+        ),
         to_person=" ".join(plain),
         stands_for=tuple(dict.fromkeys(i for k in musts for i in (k.id, asked_with.get(k.id)) if i)),
     )
@@ -263,7 +265,11 @@ def _review(review: Review, everyday: bool, ids: _Ids) -> BriefItem:
         practitioner = "No review date is set. Agree one with the person" + (
             ", or agree together that an everyday activity does not need one." if everyday else "."
         )
-        person = "We have not set a day to look back together yet. When would suit you?"
+        person = (
+            "Would you like a day to look back together? It is up to you."
+            if everyday
+            else "We have not set a day to look back together yet. When would suit you?"
+        )
     else:
         practitioner = (
             f"Next review: {review.on.isoformat()}. Start with what went well, then what the person "

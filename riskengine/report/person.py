@@ -4,8 +4,9 @@ It renders from the same evaluation as the practitioner's report, and leaves out
 could confuse or harm on a printout someone else might see: rule ids, sources, principle
 or tension labels, engine words (route_back, must, fragile), and how any relationship is
 described ("strained", "not aware"). It holds the brief in the person's voice, the
-living-your-life note, the few questions for today, a few things that could help and go
-well, the law only where a plain-English version is written, and the review date.
+living-your-life note, the few questions for today, a few facts and things that could help
+and go well, the law only where a plain-English version is written (research evidence
+never), and the review date.
 
 May import: ``riskengine.documents``, ``report.brief`` (names and dates), ``report.text``
 (the shared choice of questions), the standard library.
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 import textwrap
 
-from riskengine.documents.evaluation import Evaluation
+from riskengine.documents.evaluation import BriefItem, Evaluation
 from riskengine.report.brief import long_date
 from riskengine.report.text import questions_for_today
 
-__all__ = ["PERSON_HELPS", "PERSON_QUESTIONS", "person_facing_texts", "render_person"]
+__all__ = ["PERSON_FACTS", "PERSON_HELPS", "PERSON_QUESTIONS", "person_facing_texts", "render_person"]
 
 PERSON_QUESTIONS = 4
 PERSON_HELPS = 3
+PERSON_FACTS = 3
 _WIDTH = 76
 _ORDER = ("persons_words", "consent_conflict", "legal_must", "not_agreed")
 
@@ -34,13 +36,20 @@ def render_person(evaluation: Evaluation) -> str:
     lines = ["Your copy", "=========", *_para(f"From our talk on {long_date(e.as_of)}.")]
     if "persons_words" in brief:
         lines += _section("What you want", [brief["persons_words"].to_person])
-    first = [brief[k].to_person for k in _ORDER[1:] if k in brief]
+    first = [text for k in _ORDER[1:] if k in brief for text in _said(brief[k], e)]
     if first:
-        lines += _section("Things to sort out first", first, bullet=True)
+        lines += _section("Before you decide", first, bullet=True)
     lines += _section("Is this just living your life?", [_living(e)])
     questions = [p.to_person for p in questions_for_today(e, PERSON_QUESTIONS)]
     if questions:
         lines += _section("Questions to think about", questions, bullet=True)
+    known = [
+        k.to_person
+        for k in e.knowledge
+        if k.to_person and k.weight != "must" and k.kind == "law_or_guidance"  # musts are in the brief
+    ]
+    if known:
+        lines += _section("Good to know", known[:PERSON_FACTS], bullet=True)
     helps = [m.text for m in e.mitigations[:PERSON_HELPS]]
     if helps:
         lines += _section("Things that could help", helps, bullet=True)
@@ -69,6 +78,16 @@ def person_facing_texts(e: Evaluation) -> list[tuple[str, str]]:
     out += [(f"knowledge {k.id}", k.to_person) for k in e.knowledge if k.to_person]
     out += [(f"benefit {i}", b.text) for i, b in enumerate(e.benefits) if b.from_ == "rules"]
     return out
+
+
+def _said(item: BriefItem, e: Evaluation) -> list[str]:
+    """A brief item for the person: the legal musts one by one, the others as they are."""
+    if item.kind != "legal_must":
+        return [item.to_person]
+    plain = [k.to_person for k in e.knowledge if k.id in item.stands_for and k.to_person]
+    return (
+        plain if len(plain) == len([k for k in e.knowledge if k.id in item.stands_for]) else [item.to_person]
+    )
 
 
 def _living(e: Evaluation) -> str:

@@ -55,7 +55,7 @@ _TENSION_TITLES = {
 }
 _BRIEF_TITLES = {
     "consent_conflict": "Consent",
-    "legal_must": "The law",
+    "legal_must": "The law says must",
     "not_agreed": "Not yet agreed",
     "persons_words": "In their words",
     "next_review": "Review",
@@ -152,6 +152,7 @@ def _today(e: Evaluation) -> list[str]:
     if more:
         lines += _heading("More with --full")
         lines += _wrap("; ".join(more) + ".")
+    lines += ["", "The person's own copy, to print or hand over: --format person."]
     return lines
 
 
