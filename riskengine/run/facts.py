@@ -28,7 +28,7 @@ from riskengine.documents.vocab import (
     words_in,
 )
 from riskengine.rules.fields import fact_key
-from riskengine.run.medicines import changing_medicines, medicine_groups
+from riskengine.run.medicines import changing_medicines, medicine_groups, named_in_words
 
 __all__ = ["FactSet", "build_facts", "member_group", "with_safety_net", "words_in"]
 
@@ -231,6 +231,7 @@ def _person(p: Proposal) -> dict[str, Any]:
         "changing_medication_names": [m.name.lower() for m in changing],
         "changing_medication_classes": [m.class_.lower() for m in changing if m.class_],
         "changing_medication_marked": marked,
+        "changing_medication_named": named_in_words(p),
         "changing_medicine_groups": medicine_groups(p, changing),
         "non_depot_medication_count": sum("depot" not in medicine_groups(p, [m]) for m in person.medication),
         "physical_health": person.physical_health,
