@@ -58,3 +58,23 @@ def test_with_nothing_said_every_medicine_not_ruled_out_may_be_the_one() -> None
 def test_with_no_medicine_recorded_the_goal_names_the_group() -> None:
     p = _proposal([], goal="come off lithium over the spring")
     assert medicine_groups(p, []) == ["lithium"]
+
+
+def test_a_cto_recorded_in_northern_ireland_is_a_located_warning() -> None:
+    """NI has no CTOs: the record is never silently accepted (review 2026-12, defect 9)."""
+    text = (
+        "schema_version: 1\nid: ni\njurisdiction: northern_ireland\nas_of: 2026-12-03\n"
+        "person:\n  legal_context: community_treatment_order\nproposal: {activity: overnight_stay}\n"
+    )
+    england = text.replace("northern_ireland", "england")
+    found = _warnings(text)
+    assert [(d.code, d.field, d.location.line) for d in found] == [("no-such-order", "person.legal_context", 6)]
+    assert _warnings(england) == []
+
+
+def _warnings(text: str) -> list[Any]:
+    from riskengine.read.proposal_files import proposal_warnings
+    from riskengine.read.source import parse_document
+
+    document = parse_document(text, "ni.yaml")
+    return proposal_warnings(proposal_from_data(document.data, document.source), document.source)
