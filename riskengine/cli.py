@@ -56,12 +56,13 @@ Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 # Each capability adds its own commands: the module's ``register(sub)`` adds subparsers
 # with ``set_defaults(handler=...)``. These modules import nothing heavy at import time
 # (the handler imports its extra's libraries, and says which extra to install if absent).
-CAPABILITY_COMMANDS: tuple[str, ...] = ("riskengine.fhir.commands",)
+CAPABILITY_COMMANDS: tuple[str, ...] = ("riskengine.fhir.commands", "riskengine.training.commands")
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: Proposal.model_json_schema(by_alias=True),
     "evaluation": lambda: Evaluation.model_json_schema(by_alias=True),
     "ruleset": lambda: Ruleset.model_json_schema(by_alias=True),
     "rule-test": lambda: RuleTestFile.model_json_schema(by_alias=True),
+    "scenario": lambda: importlib.import_module("riskengine.training.commands").scenario_schema(),
 }
 
 
@@ -219,6 +220,12 @@ def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]
         if path.name.endswith((".test.yaml", ".test.yml")):
             load_test_file(path)
             counts["rule test files"] += 1
+            return []
+        if path.name.endswith(
+            (".scenario.yaml", ".scenario.yml")
+        ):  # training (riskengine scenario lint says more)
+            importlib.import_module("riskengine.training").load_scenario(path)
+            counts["scenarios"] = counts.get("scenarios", 0) + 1
             return []
         document = read_document(path)
         if isinstance(document.data, dict) and {"rules", "sources"} & document.data.keys():

@@ -39,7 +39,8 @@ class TestPublicApi:
 
     def test_nothing_reads_the_clock_during_evaluation(self) -> None:
         """No module on the evaluation path calls date.today() or datetime.now(): as_of is the date."""
-        allowed = {Path("riskengine/cli.py")}  # the knowledge listing's default --as-of only
+        # the knowledge listing's default --as-of, and scenario lint's (is consent in date today?)
+        allowed = {Path("riskengine/cli.py"), Path("riskengine/training/commands.py")}
         offenders = []
         for path in (ROOT / "riskengine").rglob("*.py"):
             text = path.read_text(encoding="utf-8")
