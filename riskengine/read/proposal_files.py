@@ -100,4 +100,15 @@ def proposal_warnings(p: Proposal, source: SourceMap | None = None) -> list[Diag
             path = ("network", i, "kind")
             where = source.locate(path)
             out.append(Diagnostic(where, "open-kind", dotted(path), message, Severity.WARNING, hint))
+    if p.jurisdiction == "northern_ireland" and p.person.legal_context == "community_treatment_order":
+        # Never silently accepted (practitioner review 2026-12, defect 9); packs.nations also
+        # puts it first in the evaluation.
+        where = ("person", "legal_context")
+        message = (
+            "Northern Ireland has no community treatment orders (Mental Health (Northern Ireland) Order 1986); "
+            "check the person's legal position (Article 15 leave, guardianship, detained or informal)"
+        )
+        out.append(
+            Diagnostic(source.locate(where), "no-such-order", dotted(where), message, Severity.WARNING)
+        )
     return out
