@@ -98,8 +98,8 @@ def proposal_warnings(p: Proposal, source: SourceMap | None = None) -> list[Diag
             hint = closest(member.kind_label, NETWORK_KINDS)
             message = f"kind '{member.kind_label}' is not in the vocabulary, read as 'other'"
             path = ("network", i, "kind")
-            where = source.locate(path)
-            out.append(Diagnostic(where, "open-kind", dotted(path), message, Severity.WARNING, hint))
+            located = source.locate(path)
+            out.append(Diagnostic(located, "open-kind", dotted(path), message, Severity.WARNING, hint))
     if p.jurisdiction == "northern_ireland" and p.person.legal_context == "community_treatment_order":
         # Never silently accepted (practitioner review 2026-12, defect 9); packs.nations also
         # puts it first in the evaluation.
