@@ -119,8 +119,9 @@ class State:
         info = self.pool.info
         return {
             "engine_version": info.get("engine_version", riskengine.__version__),
+            # one hash over every ruleset's id, version and file hash; the service-start entry
+            # earlier in the same chain lists them one by one
             "ruleset_set_sha256": info.get("set_sha256"),
-            "rulesets": [f"{r['id']}@{r['version']}:{r['sha256'][:16]}" for r in info.get("rulesets", ())],
         }
 
     async def record(self, entry: dict[str, Any], raw: bytes | None = None, data: Any = None) -> None:
@@ -229,6 +230,7 @@ class _Ndjson(Response):
 
     def __init__(self, lines: AsyncIterator[str], headers: Mapping[str, str] | None = None) -> None:
         super().__init__(None, 200, dict(headers or {}), self.media_type)
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.lines = lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,6 +8,7 @@ no extra.
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 from typing import TextIO
 
@@ -70,6 +71,10 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             timeout_graceful_shutdown=10,
         )
     )
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with this
+    # handler in place beforehand, that ends in a normal exit (0) instead of death by SIGTERM.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    signal.signal(signal.SIGINT, lambda *_: None)
     server.run()
     return 0 if server.started else 2
 

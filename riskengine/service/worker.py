@@ -14,6 +14,7 @@ and the service's :mod:`.protocol`, :mod:`.cards`, :mod:`._core`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import sys
@@ -72,6 +73,13 @@ class Worker:
             "source_label": self.label,
             "person_copy": person_text is not None,
         }
+
+    def warm_up(self) -> None:
+        """Evaluate a bare proposal once, so the first request is as fast as the rest."""
+        bare = {"schema_version": 1, "id": "warm-up", "jurisdiction": "england", "as_of": "2026-01-01",
+                "proposal": {"activity": "other", "categories": ["leisure"]}}  # fmt: skip
+        with contextlib.suppress(riskengine.RiskEngineError):
+            self.engine.evaluate(bare)
 
     def handle(self, message: Mapping[str, Any]) -> dict[str, Any]:
         """One reply for one request; a failure is a reply too, never a crash of the loop."""
@@ -209,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ["RISKENGINE_CACHE_DIR"] = ""  # from here on, no parse is kept on disk
     worker = Worker(engine, args.jurisdiction)
+    worker.warm_up()
     write_frame(stdout, worker.ready())
     try:
         serve(stdin, stdout, worker)
