@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from riskengine import Engine, Proposal, load_proposal  # noqa: E402
-from riskengine.cache import ENV  # noqa: E402
-from riskengine.facts import build_facts  # noqa: E402
-from riskengine.proposals import proposal_from_data  # noqa: E402
-from riskengine.source import read_document  # noqa: E402
+from riskengine.read.cache import ENV  # noqa: E402
+from riskengine.read.proposal_files import proposal_from_data  # noqa: E402
+from riskengine.read.source import read_document  # noqa: E402
+from riskengine.run.facts import build_facts  # noqa: E402
 
 PROPOSAL = ROOT.parent / "shared" / "contract" / "examples" / "parkrun-full.yaml"
 if not PROPOSAL.exists():

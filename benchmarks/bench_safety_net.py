@@ -21,13 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from riskengine.assemble import need_requests
+from riskengine.analysis.safety_net import analyse
+from riskengine.documents.proposal import Proposal
 from riskengine.engine import Engine, default_rulesets_dir
 from riskengine.errors import RiskEngineError
-from riskengine.facts import build_facts, with_safety_net
-from riskengine.proposal import Proposal
-from riskengine.proposals import proposal_from_data
-from riskengine.safety_net import analyse
+from riskengine.read.proposal_files import proposal_from_data
+from riskengine.run.facts import build_facts, with_safety_net
+from riskengine.run.two_phase import need_requests
 
 KINDS = ("friend", "family", "neighbour", "peer", "partner", "key_worker", "gp", "crisis_team",
          "support_worker", "community_group", "prescriber", "helpline", "peer_support_worker")  # fmt: skip

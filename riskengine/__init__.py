@@ -10,13 +10,21 @@ The one door in::
     print(evaluation.to_json())
 
 Every error riskengine raises on purpose is a :class:`RiskEngineError` carrying located
-:class:`Diagnostic` values.
+:class:`Diagnostic` values. The package is laid out by stage (``documents``, ``read``,
+``rules``, ``analysis``, ``run``, ``report``), each importing only the stages below it; the
+command line and the optional capabilities (``training``, ``room``, ``service``, ``fhir``,
+``batch``) use the names exported here.
 """
 
-__version__ = "0.1.0"
-
-from .engine import DEFAULT_BACKEND, Engine, default_rulesets_dir
-from .errors import (
+from riskengine.documents.evaluation import BriefItem, Evaluation
+from riskengine.documents.proposal import Proposal
+from riskengine.documents.ruleset import Ruleset, RuleTestFile
+from riskengine.engine import DEFAULT_BACKEND, Engine, default_rulesets_dir
+from riskengine.errors import (
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_TEST_FAILURES,
     BackendError,
     Diagnostic,
     EvaluationError,
@@ -24,19 +32,36 @@ from .errors import (
     Location,
     RiskEngineError,
     RulesetError,
+    diagnostics_json,
+    diagnostics_text,
 )
-from .evaluation import Evaluation
-from .knowledge import CatalogueEntry, knowledge_catalogue
-from .loader import RuleBook, load_rulebook
-from .proposal import Proposal
-from .proposals import load_proposal, parse_proposal, proposal_from_data
-from .testing import TestReport, run_rule_tests
+from riskengine.read.proposal_files import (
+    load_proposal,
+    parse_proposal,
+    proposal_from_data,
+    proposal_warnings,
+    read_proposal,
+)
+from riskengine.read.source import Document, read_document
+from riskengine.report.knowledge import CatalogueEntry, knowledge_catalogue
+from riskengine.report.text import evaluation_text
+from riskengine.rule_tests import TestReport, load_test_file, rule_tests_json, rule_tests_text, run_rule_tests
+from riskengine.rules.loader import RuleBook, load_rulebook
+from riskengine.run.backends.base import BACKENDS
+from riskengine.version import __version__
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_BACKEND",
+    "EXIT_INTERNAL",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_TEST_FAILURES",
     "BackendError",
+    "BriefItem",
     "CatalogueEntry",
     "Diagnostic",
+    "Document",
     "Engine",
     "Evaluation",
     "EvaluationError",
@@ -45,14 +70,25 @@ __all__ = [
     "Proposal",
     "RiskEngineError",
     "RuleBook",
+    "RuleTestFile",
+    "Ruleset",
     "RulesetError",
     "TestReport",
     "__version__",
     "default_rulesets_dir",
+    "diagnostics_json",
+    "diagnostics_text",
+    "evaluation_text",
     "knowledge_catalogue",
     "load_proposal",
     "load_rulebook",
+    "load_test_file",
     "parse_proposal",
     "proposal_from_data",
+    "proposal_warnings",
+    "read_document",
+    "read_proposal",
+    "rule_tests_json",
+    "rule_tests_text",
     "run_rule_tests",
 ]

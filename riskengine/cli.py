@@ -17,22 +17,39 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__
-from .backends.base import BACKENDS
-from .engine import DEFAULT_BACKEND, Engine
-from .errors import EXIT_INVALID, EXIT_OK, EXIT_TEST_FAILURES, Diagnostic, Location, RiskEngineError
-from .evaluation import Evaluation
-from .loader import load_rulebook
-from .proposal import Proposal
-from .proposals import load_proposal, proposal_warnings
-from .render import diagnostics_json, diagnostics_text, evaluation_text, rule_tests_json, rule_tests_text
-from .ruleset import Ruleset, RuleTestFile
-from .source import read_document
-from .testing import load_test_file, run_rule_tests
+from riskengine import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_TEST_FAILURES,
+    Diagnostic,
+    Engine,
+    Evaluation,
+    Location,
+    Proposal,
+    RiskEngineError,
+    Ruleset,
+    RuleTestFile,
+    __version__,
+    diagnostics_json,
+    diagnostics_text,
+    evaluation_text,
+    knowledge_catalogue,
+    load_proposal,
+    load_rulebook,
+    load_test_file,
+    proposal_warnings,
+    read_document,
+    read_proposal,
+    rule_tests_json,
+    rule_tests_text,
+    run_rule_tests,
+)
 
 __all__ = ["main"]
 
-EXIT_INTERNAL = 3
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 # Each capability adds its own commands: the module's ``register(sub)`` adds subparsers
 # with ``set_defaults(handler=...)``. These modules import nothing heavy at import time
@@ -138,9 +155,9 @@ def main(
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    proposal = load_proposal(args.file)
+    proposal, warnings = read_proposal(args.file)
     engine = Engine.from_paths(args.rulesets, backend=args.backend)
-    for warning in proposal_warnings(proposal, read_document(args.file).source):
+    for warning in warnings:
         err.write(warning.render() + "\n")
     evaluation = engine.evaluate(proposal)
     out.write(evaluation.to_json() + "\n" if args.format == "json" else evaluation_text(evaluation))
@@ -157,6 +174,8 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             book = load_rulebook(ruleset_files)
             counts["rulesets"], counts["rules"] = len(book.rulesets), len(book.rules)
+            problems += book.warnings
+            Engine.from_book(book)  # what loads must also compile on the default backend
         except RiskEngineError as exc:
             problems += exc.diagnostics
     if problems:
@@ -209,7 +228,7 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _ecomap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .ecomap import render_ecomap
+    from riskengine.report.ecomap import render_ecomap  # the one internal: drawing stays out of the door
 
     proposal = load_proposal(args.file)
     evaluation = Engine.from_paths(args.rulesets, backend=args.backend).evaluate(proposal)
@@ -227,8 +246,6 @@ def _ecomap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _knowledge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .knowledge import knowledge_catalogue
-
     book = Engine.from_paths(args.rulesets, backend="reference").book
     as_of = args.as_of or dt.date.today()  # the one place riskengine reads the clock: a maintenance listing
     entries = [e for e in knowledge_catalogue(book) if e.stale(as_of) or not args.stale]

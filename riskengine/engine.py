@@ -13,21 +13,23 @@ Engine (as ``riskengine serve`` does).
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .assemble import RuleOutputs, assemble, need_requests
-from .backends import Backend, get_backend
-from .evaluation import Evaluation
-from .facts import FactSet, build_facts, with_safety_net
-from .ir import Firing
-from .loader import RuleBook, load_rulebook
-from .proposal import Proposal
-from .proposals import proposal_from_data
-from .safety_net import SafetyNetAnalysis, analyse
+from riskengine.analysis.safety_net import SafetyNetAnalysis
+from riskengine.documents.evaluation import Evaluation
+from riskengine.documents.proposal import Proposal
+from riskengine.errors import Diagnostic, Location, RuleRefused, RulesetError
+from riskengine.read.proposal_files import proposal_from_data
+from riskengine.report.assemble import RuleOutputs, assemble
+from riskengine.rules.ir import Firing
+from riskengine.rules.loader import RuleBook, load_rulebook
+from riskengine.rules.shipped import default_rulesets_dir
+from riskengine.run.backends import Backend, get_backend
+from riskengine.run.facts import FactSet
+from riskengine.run.two_phase import run_two_phases
 
 __all__ = ["DEFAULT_BACKEND", "Engine", "default_rulesets_dir"]
 
@@ -37,21 +39,12 @@ DEFAULT_BACKEND = "durable"
 _RUN_LOCK = threading.RLock()
 
 
-def default_rulesets_dir() -> Path:
-    """The shipped rulesets: ``rulesets/`` beside the package in a checkout or editable
-    install, else ``<prefix>/share/riskengine/rulesets`` where a regular install puts them."""
-    checkout = Path(__file__).resolve().parent.parent / "rulesets"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "riskengine" / "rulesets"
-
-
 class Engine:
     """Rulesets loaded and compiled for one backend.
 
     Evaluation runs in two phases. Phase 1 runs the rules that read only the
     proposal; the needs they declare are matched against the network
-    (:mod:`riskengine.safety_net`). Phase 2 runs the rules that read that
+    (:mod:`riskengine.analysis.safety_net`). Phase 2 runs the rules that read that
     analysis (``safety_net.*``, ``for_each: need``) on the same facts plus the
     analysis. Assembly merges the firings of both.
 
@@ -65,9 +58,12 @@ class Engine:
         self.book = book
         self.backend = backend
         self.outputs = RuleOutputs(book)
-        backend.prepare(book.program)
-        if book.late_program.rules:
-            backend.prepare(book.late_program)
+        try:
+            backend.prepare(book.program)
+            if book.late_program.rules:
+                backend.prepare(book.late_program)
+        except RuleRefused as exc:
+            raise RulesetError([_located(book, exc)]) from None
 
     @classmethod
     def from_paths(
@@ -75,6 +71,12 @@ class Engine:
     ) -> Engine:
         """Load rulesets from ``paths`` (default: the shipped ``rulesets/``)."""
         book = load_rulebook(list(paths) if paths else [default_rulesets_dir()])
+        return cls(book, get_backend(backend))
+
+    @classmethod
+    def from_book(cls, book: RuleBook, *, backend: str = DEFAULT_BACKEND) -> Engine:
+        """Compile rulesets already loaded (``riskengine validate`` uses it to catch what a
+        backend refuses, such as a rule too wide for durable-rules)."""
         return cls(book, get_backend(backend))
 
     def evaluate(self, proposal: Proposal | Mapping[str, Any]) -> Evaluation:
@@ -97,20 +99,16 @@ class Engine:
 
     def _run(self, model: Proposal) -> tuple[FactSet, tuple[Firing, ...], SafetyNetAnalysis]:
         with _RUN_LOCK:
-            return self._run_locked(model)
+            result = run_two_phases(self.book, self.backend, model)
+        return result.facts, result.firings, result.analysis
 
-    def _run_locked(self, model: Proposal) -> tuple[FactSet, tuple[Firing, ...], SafetyNetAnalysis]:
-        facts = build_facts(model)
-        early = self.backend.run(self.book.program, facts)
-        analysis = analyse(model, need_requests(self.book, facts, early))
-        facts = with_safety_net(
-            facts,
-            analysis.safety_net,
-            services_reachable=analysis.services_reachable,
-            service_cut_points=len(analysis.service_cut_points),
-        )
-        if not self.book.late_program.rules:
-            return facts, early, analysis
-        offset = len(self.book.program.rules)
-        late = self.backend.run(self.book.late_program, facts)
-        return facts, early + tuple((offset + i, item) for i, item in late), analysis
+
+def _located(book: RuleBook, exc: RuleRefused) -> Diagnostic:
+    """The backend's refusal of a rule, at the rule's place in its ruleset file."""
+    for loaded in book.rules:
+        if loaded.rule.id == exc.rule_id and loaded.ruleset.ref == exc.ruleset:
+            where = loaded.ruleset.source.locate(("rules", loaded.position))
+            return Diagnostic(
+                where, "too-wide", f"rules[{loaded.position}]", f"rule '{exc.rule_id}' {exc.reason}"
+            )
+    return Diagnostic(Location("<riskengine>"), "too-wide", "", str(exc))

@@ -17,11 +17,13 @@ exception carrying them, so a user fixes everything in one pass.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 __all__ = [
+    "EXIT_INTERNAL",
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TEST_FAILURES",
@@ -31,13 +33,17 @@ __all__ = [
     "InputError",
     "Location",
     "RiskEngineError",
+    "RuleRefused",
     "RulesetError",
+    "diagnostics_json",
+    "diagnostics_text",
     "did_you_mean",
 ]
 
 EXIT_OK = 0
 EXIT_TEST_FAILURES = 1
 EXIT_INVALID = 2
+EXIT_INTERNAL = 3
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -102,6 +108,14 @@ class RulesetError(RiskEngineError):
     """One or more rulesets failed to parse, validate or compile."""
 
 
+class RuleRefused(RulesetError):
+    """A backend cannot run one rule (e.g. too wide for durable-rules): the engine locates it."""
+
+    def __init__(self, rule_id: str, ruleset: str, reason: str) -> None:
+        self.rule_id, self.ruleset, self.reason = rule_id, ruleset, reason
+        super().__init__(f"rule '{rule_id}' ({ruleset}) {reason}")
+
+
 class EvaluationError(RiskEngineError):
     """Evaluation failed after the inputs were accepted."""
 
@@ -116,3 +130,13 @@ def did_you_mean(value: object, choices: Sequence[str]) -> str:
         return ""
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:
+    """One ``path:line:col: error[code] field: message`` line per diagnostic."""
+    return "\n".join(d.render() for d in diagnostics)
+
+
+def diagnostics_json(diagnostics: Iterable[Diagnostic]) -> str:
+    """Diagnostics as a JSON array."""
+    return json.dumps([d.to_dict() for d in diagnostics], indent=2)

@@ -1,4 +1,4 @@
-"""Rewrite the field table in docs/rule-language.md from riskengine.fields.FIELDS.
+"""Rewrite the field table in docs/rule-language.md from riskengine.rules.fields.FIELDS.
 
 Run after adding a field: ``python scripts/update_field_table.py``. tests/test_docs.py
 fails while the guide and the code disagree.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from riskengine.fields import FIELDS
+from riskengine.rules.fields import FIELDS
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "rule-language.md"
 START, END = "<!-- fields:start -->", "<!-- fields:end -->"

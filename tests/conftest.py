@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from riskengine import Engine
-from riskengine.cache import ENV
+from riskengine.read.cache import ENV
 
 from .paths import CORE
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from typing import get_args
-
-from riskengine import vocab
+from riskengine.documents import vocab
 
 WORDS = st.sampled_from(
     ["insight", "compliance", "walking", "blamed", "unwise", "Sam", "with a friend", "not now",

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from riskengine.documents.evaluation import Evaluation
 from riskengine.engine import Engine
-from riskengine.evaluation import Evaluation
-from riskengine.proposals import load_proposal
+from riskengine.read.proposal_files import load_proposal
 
 FIXTURES = Path(__file__).parent / "fixtures" / "activities"
 CASES = sorted(p for p in FIXTURES.rglob("*.yaml") if not p.name.endswith(".expect.yaml"))
@@ -69,7 +69,7 @@ def test_activity_fixture(case: Path) -> None:
 
 def test_every_catalogue_activity_has_fixtures() -> None:
     """Every catalogue activity, and `other`, has at least two realistic proposals of its own."""
-    from riskengine.vocab import ACTIVITIES
+    from riskengine.documents.vocab import ACTIVITIES
 
     have = {p.parent.name for p in CASES}
     missing = [a for a in ACTIVITIES if a not in have]

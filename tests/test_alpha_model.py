@@ -19,14 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskengine.backends import durable
-from riskengine.backends.alpha import ALPHA_STACK, AlphaNetwork
 from riskengine.engine import default_rulesets_dir
 from riskengine.errors import RulesetError
-from riskengine.ir import CompiledRule, Program, Test
-from riskengine.loader import load_rulebook
+from riskengine.rules.ir import CompiledRule, Program, Test
+from riskengine.rules.loader import load_rulebook
+from riskengine.run.backends import durable, durable_compile
+from riskengine.run.backends.alpha import ALPHA_STACK, AlphaNetwork
 
-FIXED = durable._fixed_rules()
+FIXED = durable_compile._fixed_rules()
 
 
 def case_rule(*tests: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +59,9 @@ class TestShapes:
 
     def test_string_equalities_on_one_property_count_once(self) -> None:
         """Only one of 'activity is a', 'activity is b' … can hold, so only the worst counts."""
-        rules = {f"r{a}_{i}": case_rule({"a": f"v{a}"}, {"$gt": {"x": i}}) for a in range(8) for i in range(5)}
+        rules = {
+            f"r{a}_{i}": case_rule({"a": f"v{a}"}, {"$gt": {"x": i}}) for a in range(8) for i in range(5)
+        }
         assert height(rules) == 5 + 1  # the matching equality's five children, and the catch-all's node
 
     def test_or_branches_are_pending_together_but_chains_do_not_multiply(self) -> None:
@@ -79,7 +81,9 @@ class TestShapes:
 
 @st.composite
 def expressions(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["eq", "gt", "iany", "ex", "nex", "ne", "or"] if depth < 2 else ["eq", "gt", "iany"]))
+    kind = draw(
+        st.sampled_from(["eq", "gt", "iany", "ex", "nex", "ne", "or"] if depth < 2 else ["eq", "gt", "iany"])
+    )
     k = draw(st.integers(0, 6))
     if kind == "or":
         return {"$or": draw(st.lists(expressions(depth + 1), min_size=1, max_size=4))}
@@ -92,7 +96,9 @@ def expressions(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
 class TestIncremental:
     @settings(max_examples=60, deadline=None)
     @given(st.lists(st.lists(expressions(), max_size=3), min_size=1, max_size=25), st.integers(3, 20))
-    def test_packing_agrees_with_building_from_scratch(self, chains: list[list[dict[str, Any]]], budget: int) -> None:
+    def test_packing_agrees_with_building_from_scratch(
+        self, chains: list[list[dict[str, Any]]], budget: int
+    ) -> None:
         """Rules added one by one with `fits` (and taken out when they do not fit) give shards whose
         figures are exactly those of the same rules built from scratch, all within the budget."""
         shards: list[tuple[AlphaNetwork, dict[str, Any]]] = []
@@ -122,15 +128,21 @@ class TestShippedShards:
             assert sum(len(s) - len(FIXED) for s in shards.values()) >= len(program.rules)
             for definition in shards.values():
                 limits = AlphaNetwork.of(definition).limits
-                assert max(limits.stack.values()) <= durable.STACK_BUDGET < ALPHA_STACK
+                assert max(limits.stack.values()) <= durable_compile.STACK_BUDGET < ALPHA_STACK
                 assert limits.problems() == []
 
     def test_a_rule_too_wide_on_its_own_is_a_ruleset_error(self) -> None:
         """A rule whose alternatives alone could overflow durable's stack is refused when compiled,
         with its id, instead of failing an evaluation later."""
         wide = Test("proposal__categories", "includes_any", tuple(f"c{i}" for i in range(70)))
-        program = Program((CompiledRule(0, "too.wide", "x@1.0.0", None, (Test("person__ref", "recorded"), wide), ()),), "8" * 64)
-        with pytest.raises(RulesetError, match=r"'too\.wide' .* too wide for durable-rules: a fact of type 'case' could leave 7"):
+        program = Program(
+            (CompiledRule(0, "too.wide", "x@1.0.0", None, (Test("person__ref", "recorded"), wide), ()),),
+            "8" * 64,
+        )
+        with pytest.raises(
+            RulesetError,
+            match=r"'too\.wide' .* too wide for durable-rules: a fact of type 'case' could leave 7",
+        ):
             durable.DurableBackend().prepare(program)
 
     def test_a_rule_with_too_many_groups_is_a_ruleset_error(self) -> None:
@@ -146,8 +158,8 @@ _AGAINST_DURABLE = textwrap.dedent(
     """
     import json, random, sys
     import durable_rules_engine as dre
-    from riskengine.backends.alpha import AlphaNetwork
-    from riskengine.backends.durable import _fixed_rules
+    from riskengine.run.backends.alpha import AlphaNetwork
+    from riskengine.run.backends.durable_compile import _fixed_rules
 
     FACT = {"id": "c", "t": "case", "sid": "1", "a": "p", "x": 1000, "tags": [f"v{i}" for i in range(100)]}
     results = []
@@ -218,7 +230,12 @@ class TestAgainstDurable:
         rulesets = []
         for _ in range(300):
             count = rnd.randint(30, 110)
-            rulesets.append({f"r{i}": case_rule(*(_matching(rnd) for _ in range(rnd.randint(0, 3)))) for i in range(count)})
+            rulesets.append(
+                {
+                    f"r{i}": case_rule(*(_matching(rnd) for _ in range(rnd.randint(0, 3))))
+                    for i in range(count)
+                }
+            )
         outcomes = _against_durable(rulesets)
         assert all(outcome == "ok" for bound, outcome in outcomes if bound <= ALPHA_STACK)
         assert all(bound > ALPHA_STACK for bound, outcome in outcomes if outcome != "ok")

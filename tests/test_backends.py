@@ -15,16 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskengine import BackendError, Engine
-from riskengine.backends import durable
-from riskengine.backends.alpha import AlphaNetwork
-from riskengine.backends.durable import DurableBackend, compile_program
-from riskengine.backends.reference import ReferenceBackend
-from riskengine.facts import build_facts
-from riskengine.fields import CASE_SCOPES, FIELDS, fact_key
-from riskengine.ir import AnyOf, CompiledRule, Program, Test
-from riskengine.proposals import proposal_from_data
-from riskengine.testing import STRESS_FILE, run_rule_tests, stress_proposal
-from riskengine.vocab import Activity, LegalContext
+from riskengine.documents.vocab import Activity, LegalContext
+from riskengine.read.proposal_files import proposal_from_data
+from riskengine.rule_tests import STRESS_FILE, run_rule_tests, stress_proposal
+from riskengine.rules.fields import CASE_SCOPES, FIELDS, fact_key
+from riskengine.rules.ir import AnyOf, CompiledRule, Program, Test
+from riskengine.run.backends import durable, durable_compile
+from riskengine.run.backends.alpha import AlphaNetwork
+from riskengine.run.backends.durable import DurableBackend, compile_program
+from riskengine.run.backends.reference import ReferenceBackend
+from riskengine.run.facts import build_facts
 
 from .paths import CORE, SHIPPED
 from .strategies import proposals
@@ -102,7 +102,13 @@ def _test(draw: st.DrawFn, scope: str) -> Test:
     if op in {"recorded", "missing"}:
         return Test(key, op)
     if spec.type == "text":
-        return Test(key, op, tuple(draw(st.lists(st.sampled_from(["insight", "sam", "not now", "a"]), min_size=1, max_size=2))))
+        return Test(
+            key,
+            op,
+            tuple(
+                draw(st.lists(st.sampled_from(["insight", "sam", "not now", "a"]), min_size=1, max_size=2))
+            ),
+        )
     if spec.type in {"enum", "list"} and spec.vocab:
         values = st.sampled_from(spec.vocab)
     elif spec.type == "list":
@@ -123,7 +129,9 @@ def _programs(draw: st.DrawFn) -> Program:
         item_tests = draw(st.lists(_test(scope), max_size=3)) if scope else []
         if item_tests and draw(st.booleans()):
             item_tests = [AnyOf(tuple(item_tests))]
-        rules.append(CompiledRule(index, f"r.{index}", "random@1.0.0", scope, tuple(case_tests), tuple(item_tests)))
+        rules.append(
+            CompiledRule(index, f"r.{index}", "random@1.0.0", scope, tuple(case_tests), tuple(item_tests))
+        )
     return Program(tuple(rules), fingerprint=hashlib.sha256(repr(rules).encode()).hexdigest())
 
 
@@ -143,9 +151,11 @@ class TestSafeUse:
         rules = tuple(CompiledRule(i, f"r.{i}", "x@1.0.0", None, (), ()) for i in range(130))
         shards = compile_program(Program(rules, "1" * 64))
         assert len(shards) > 1
-        assert sorted(n for s in shards.values() for n in s if n.startswith("r")) == sorted(f"r{i}" for i in range(130))
+        assert sorted(n for s in shards.values() for n in s if n.startswith("r")) == sorted(
+            f"r{i}" for i in range(130)
+        )
         for definition in shards.values():
-            assert AlphaNetwork.of(definition).limits.problems(durable.STACK_BUDGET) == []
+            assert AlphaNetwork.of(definition).limits.problems(durable_compile.STACK_BUDGET) == []
 
     def test_every_rule_matching_one_fact_still_runs(self) -> None:
         """130 rules that all match the case fact fire (durable errors past 64 simultaneous matches)."""
@@ -157,7 +167,9 @@ class TestSafeUse:
 
     def test_bare_proposal_with_nothing_firing_does_not_crash(self) -> None:
         """A session where no rule fires is deleted safely (durable D5 would segfault here)."""
-        rules = (CompiledRule(0, "never", "x@1.0.0", None, (Test("person__recent_crisis_days", "lt", -5),), ()),)
+        rules = (
+            CompiledRule(0, "never", "x@1.0.0", None, (Test("person__recent_crisis_days", "lt", -5),), ()),
+        )
         facts = build_facts(proposal_from_data(_bare("parkrun")))
         assert DurableBackend().run(Program(rules, "3" * 64), facts) == ()
 
@@ -197,11 +209,11 @@ class TestSafeUse:
         script = textwrap.dedent(
             """
             from riskengine import BackendError
-            from riskengine.backends import durable
-            from riskengine.facts import build_facts
-            from riskengine.ir import CompiledRule, Program, Test
-            from riskengine.proposals import proposal_from_data
-            durable.STACK_BUDGET = 1000  # lift the adapter's own limit to reach durable's
+            from riskengine.run.backends import durable, durable_compile
+            from riskengine.run.facts import build_facts
+            from riskengine.rules.ir import CompiledRule, Program, Test
+            from riskengine.read.proposal_files import proposal_from_data
+            durable_compile.STACK_BUDGET = 1000  # lift the adapter's own limit to reach durable's
             rules = tuple(
                 CompiledRule(i, f"r{i}", "x@1.0.0", "concern" if i % 3 else None,
                              (Test("proposal__activity", "ne", f"z{i}"),), ())
@@ -219,7 +231,9 @@ class TestSafeUse:
                     print("refused" if "restart" in str(exc) else "error 303" if "303" in str(exc) else exc)
             """
         )
-        done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.splitlines() == ["error 303"] * (durable.MAX_RETIRED + 1) + ["refused"] * 2
 
@@ -237,7 +251,10 @@ class TestSafeUse:
         report = run_rule_tests([CORE])
         stress = [r for r in report.results if r.file == STRESS_FILE]
         assert not report.ok and all(len(r.failures) == len(typing.get_args(LegalContext)) for r in stress)
-        assert "informal: <riskengine>: error[error] durable-rules failed while evaluating" in stress[0].failures[0]
+        assert (
+            "informal: <riskengine>: error[error] durable-rules failed while evaluating"
+            in stress[0].failures[0]
+        )
 
     def test_too_many_failures_stop_the_backend(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """After MAX_RETIRED failed sessions durable-rules is not trusted again in this process."""
@@ -250,13 +267,15 @@ class TestSafeUse:
         """If the once-per-session sentinel does not match, the run fails loudly instead of going quiet."""
         program = Program((CompiledRule(0, "quiet", "x@1.0.0", None, (), ()),), "6" * 64)
         real = durable._one_match
-        monkeypatch.setattr(durable, "_one_match", lambda m, s: ("r0", None) if real(m, s)[0] == "sentinel" else real(m, s))
+        monkeypatch.setattr(
+            durable, "_one_match", lambda m, s: ("r0", None) if real(m, s)[0] == "sentinel" else real(m, s)
+        )
         with pytest.raises(BackendError, match="sentinel"):
             DurableBackend().run(program, build_facts(proposal_from_data(_bare("parkrun"))))
 
     def test_matches_are_read_exactly(self) -> None:
         """The fast reading of a match gives what a full JSON decode gives, even with tricky text."""
-        shard = durable._Shard("s", "{}", frozenset({"r3"}), (), frozenset(), ())
+        shard = durable_compile.Shard("s", "{}", frozenset({"r3"}), (), frozenset(), ())
         tricky = '{"r3":{"c":{"id":"case","t":"case","x":"a \\"i\\":{\\"id\\":\\"no\\""},"i":{"id":"member:2","t":"member"}}}'
         assert durable._one_match(tricky, shard) == ("r3", "member:2") == durable._decoded(tricky, shard)
         assert durable._one_match('{"sentinel":{"c":{"id":"case"}}}', shard) == ("sentinel", None)
@@ -266,13 +285,20 @@ class TestSafeUse:
         same firings on durable-rules as on the reference evaluator."""
         doc = _rich()
         doc["proposal"]["concerns"] = [
-            {"kind": "stigma", "raised_by": "person", "text": 'an unwise plan, he wrote "i":{"id":"member:9"} in the notes'},
+            {
+                "kind": "stigma",
+                "raised_by": "person",
+                "text": 'an unwise plan, he wrote "i":{"id":"member:9"} in the notes',
+            },
             {"kind": "stigma", "raised_by": "person", "text": "naïve café talk, “unwise” 🙂"},
         ]
         proposal = proposal_from_data(doc)
         fired = _shipped("durable").fire(proposal)[1]
         assert fired == _shipped("reference").fire(proposal)[1]
-        assert {item for _, item in fired if item and item.startswith("concern:")} == {"concern:0", "concern:1"}
+        assert {item for _, item in fired if item and item.startswith("concern:")} == {
+            "concern:0",
+            "concern:1",
+        }
 
     def test_no_threads_and_no_host(self) -> None:
         """The adapter starts no threads and never loads durable-rules' Python Host layer."""
@@ -285,11 +311,11 @@ class TestSafeUse:
 
     def test_fnv_hash_matches_the_known_sid_collision(self) -> None:
         """Our FNV-1a-32 reproduces the colliding pair found in durable-rules' sid table (D3)."""
-        assert durable._fnv1a_32("case-478212") == durable._fnv1a_32("case-1221200")
+        assert durable_compile.fnv1a_32("case-478212") == durable_compile.fnv1a_32("case-1221200")
 
     def test_fact_properties_have_distinct_hashes(self) -> None:
         """Every fact property name hashes differently, so durable cannot confuse two (D4)."""
-        durable._check_properties()  # raises RulesetError on a collision or too many properties
+        durable_compile.check_properties()  # raises RulesetError on a collision or too many properties
 
     def test_each_run_leaves_its_one_session_empty(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Every run uses its durable ruleset's one session and leaves it holding no facts; no session
@@ -311,9 +337,9 @@ class TestSafeUse:
         engine = Engine.from_paths([CORE], backend="durable")
         for _ in range(3):
             engine.evaluate(proposal_from_data(_bare("parkrun")))
-        assert used and {sid for _, sid in used} == {durable.SID}
+        assert used and {sid for _, sid in used} == {durable_compile.SID}
         for handle in {handle for handle, _ in used}:
-            assert durable.dre.get_facts(handle, durable.SID) == "[]"
+            assert durable.dre.get_facts(handle, durable_compile.SID) == "[]"
 
     def test_a_reused_session_remembers_nothing(self) -> None:
         """A rich proposal then a bare one in the same sessions: the bare one fires exactly what the

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from riskengine import cache
-from riskengine.source import parse_document, read_document
+from riskengine.read import cache
+from riskengine.read.source import parse_document, read_document
 
 from .paths import SCENARIO_PROPOSALS, SHIPPED
 

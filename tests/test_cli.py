@@ -55,7 +55,7 @@ class TestEvaluate:
 
     def test_internal_errors_are_not_tracebacks(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """An unexpected bug prints one line and exit code 3, not a traceback."""
-        import riskengine.cli as cli
+        from riskengine import cli
 
         monkeypatch.setitem(cli.COMMANDS, "schema", lambda *_: 1 / 0)
         code, _, err = _run("schema", "proposal")

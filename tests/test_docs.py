@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from riskengine.conditions import OPERATORS
-from riskengine.fields import FIELDS
+from riskengine.rules.conditions import OPERATORS
+from riskengine.rules.fields import FIELDS
 
 from .paths import ROOT
 

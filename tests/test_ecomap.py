@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskengine.cli import main
-from riskengine.ecomap import MAX_CARDS, render_ecomap
 from riskengine.engine import Engine
-from riskengine.proposals import load_proposal, proposal_from_data
+from riskengine.read.proposal_files import load_proposal, proposal_from_data
+from riskengine.report.ecomap import MAX_CARDS, render_ecomap
 
 from .paths import EXAMPLES, SCENARIO_PROPOSALS, SHIPPED
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from riskengine import InputError, proposal_from_data
 from riskengine.cli import main
-from riskengine.source import parse_document
+from riskengine.read.source import parse_document
 
 from .paths import FIXTURES, ROOT
 from .strategies import proposals

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from riskengine import Engine, RulesetError
-from riskengine.evaluation import Evaluation
-from riskengine.proposals import proposal_from_data
-from riskengine.render import evaluation_text
+from riskengine.documents.evaluation import Evaluation
+from riskengine.read.proposal_files import proposal_from_data
+from riskengine.report.text import evaluation_text
 
 RULESET = """\
 id: proportion-test

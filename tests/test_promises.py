@@ -13,9 +13,9 @@ import yaml
 from pydantic import BaseModel
 
 from riskengine import Engine, load_proposal, proposal_from_data
-from riskengine.evaluation import Evaluation
-from riskengine.loader import find_files
-from riskengine.vocab import ACTIVITIES, PRINCIPLES
+from riskengine.documents.evaluation import Evaluation
+from riskengine.documents.vocab import ACTIVITIES, PRINCIPLES
+from riskengine.rules.loader import find_files
 
 from .paths import EXAMPLES, SCENARIO_PROPOSALS, SHIPPED
 

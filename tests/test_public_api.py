@@ -25,7 +25,7 @@ class TestPublicApi:
         assert errors and all(issubclass(e, riskengine.RiskEngineError) for e in errors)
 
     def test_only_the_adapter_imports_durable(self) -> None:
-        """durable-rules is imported by riskengine/backends/durable.py and nowhere else."""
+        """durable-rules is imported by riskengine/run/backends/durable.py and nowhere else."""
         importers = []
         for path in (ROOT / "riskengine").rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -35,7 +35,7 @@ class TestPublicApi:
                     names = [node.module]
                 if any(n.split(".")[0] in {"durable", "durable_rules_engine"} for n in names):
                     importers.append(path.relative_to(ROOT))
-        assert set(importers) == {Path("riskengine/backends/durable.py")}
+        assert set(importers) == {Path("riskengine/run/backends/durable.py")}
 
     def test_nothing_reads_the_clock_during_evaluation(self) -> None:
         """No module on the evaluation path calls date.today() or datetime.now(): as_of is the date."""

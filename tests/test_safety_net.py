@@ -10,16 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskengine import vocab
+from riskengine.documents import vocab
+from riskengine.analysis.network import PERSON, build_graph, service_cut_points
+from riskengine.analysis.safety_net import NeedRequest, analyse_safety_net
+from riskengine.documents.evaluation import SafetyNet
+from riskengine.documents.proposal import Proposal
 from riskengine.engine import Engine
 from riskengine.errors import RulesetError
-from riskengine.evaluation import SafetyNet
-from riskengine.loader import load_rulebook
-from riskengine.network import PERSON, build_graph, service_cut_points
-from riskengine.proposal import Proposal
-from riskengine.proposals import proposal_from_data
-from riskengine.safety_net import NeedRequest, analyse_safety_net
-from riskengine.testing import run_rule_tests
+from riskengine.read.proposal_files import proposal_from_data
+from riskengine.rule_tests import run_rule_tests
+from riskengine.rules.loader import load_rulebook
 
 from .paths import SHIPPED
 
@@ -183,7 +183,7 @@ class TestMatching:
 
     def test_rare_contact_matters_for_during_only(self) -> None:
         """Monthly contact is too rare for someone there during, but fine for an ongoing need."""
-        p = model([{"id": "gp", "kind": "gp", **{**SOLID, "contact": "monthly"}}])
+        p = model([{"id": "gp", "kind": "gp", **SOLID, "contact": "monthly"}])
         during = analyse_safety_net(p, [NeedRequest("route_back", "during", "x")]).needs[0]
         ongoing = analyse_safety_net(p, [NeedRequest("route_back", "ongoing", "x")]).needs[0]
         assert (during.status, ongoing.status) == ("fragile", "in_place")

@@ -13,11 +13,17 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskengine.facts import member_group
-from riskengine.network import PERSON, Net, build_graph, build_net, mentions_member, service_cut_points
-from riskengine.proposal import Proposal
-from riskengine.proposals import proposal_from_data
-from riskengine.vocab import NETWORK_KINDS
+from riskengine.analysis.network import (
+    PERSON,
+    Net,
+    build_graph,
+    build_net,
+    mentions_member,
+    service_cut_points,
+)
+from riskengine.documents.proposal import Proposal
+from riskengine.documents.vocab import NETWORK_KINDS, member_group
+from riskengine.read.proposal_files import proposal_from_data
 
 from .strategies import proposals
 from .test_safety_net import doc, documents

@@ -7,8 +7,8 @@ import statistics
 import pytest
 
 from riskengine import Engine, run_rule_tests
-from riskengine.readability import flesch_reading_ease
-from riskengine.render import rule_tests_text
+from riskengine.report.readability import flesch_reading_ease
+from riskengine.rule_tests import rule_tests_text
 
 from .paths import SHIPPED
 

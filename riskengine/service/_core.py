@@ -16,14 +16,11 @@ import riskengine
 
 __all__ = ["evaluation_text", "person_text"]
 
-try:
-    from riskengine.report import evaluation_text  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # before the re-lay
-    from riskengine.render import evaluation_text
+from riskengine.report.text import evaluation_text
 
 
 def _person_renderer() -> Callable[[riskengine.Evaluation], str] | None:
-    for module, name in (("riskengine.report", "person_text"), ("riskengine.render", "person_text")):
+    for module, name in (("riskengine.report.person", "person_text"), ("riskengine.report.text", "person_text")):
         try:
             found = getattr(importlib.import_module(module), name, None)
         except ImportError:

@@ -1,0 +1,212 @@
+"""The YAML rule language: the shape of a ruleset file and of its test file.
+
+A ruleset has an id, a version, a title, the sources its rules cite, and rules.
+A rule has a stable id, the source it comes from, optional ``for_each`` (one of
+the item scopes), ``when`` conditions, a ``because`` sentence and ``then``
+outcomes. Conditions are checked against ``fields.FIELDS`` by the loader; this
+module only fixes the shape. See ``docs/rule-language.md`` for authors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+
+from riskengine.documents.vocab import ConcernKind, Jurisdiction, PrincipleId, Role, Stage, TensionId, When
+
+__all__ = [
+    "Benefit",
+    "Disable",
+    "KnowledgeOut",
+    "LivingYourLifeOut",
+    "MitigationOut",
+    "NeedOut",
+    "PromptOut",
+    "Rule",
+    "RuleTestCase",
+    "RuleTestFile",
+    "Ruleset",
+    "Source",
+    "Then",
+]
+
+Id = Annotated[str, Strict(), Field(pattern=r"^[a-z0-9]([a-z0-9_.\-]*[a-z0-9])?$", max_length=120)]
+Text = Annotated[str, Strict(), Field(min_length=1, max_length=2000)]
+Date = Annotated[dt.date, Field(strict=False)]
+ItemScope = Literal["concern", "condition", "member", "mitigation", "attempt", "need"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Source(_Model):
+    """A seed file or publication that rules cite."""
+
+    id: Id
+    title: Text
+    seed: Annotated[str, Field(pattern=r"^\d{3}_[0-9a-f]{16}\.txt$")] | None = None
+    citation: Text | None = None
+    url: Text | None = None
+    section: Text | None = None
+    checked: Date | None = None
+    review_by: Date | None = None
+
+
+class PromptOut(_Model):
+    """A shared-decision prompt in two voices."""
+
+    id: Id | None = None
+    stage: Stage
+    to_practitioner: Text
+    to_person: Text
+    principles: tuple[PrincipleId, ...] = ()
+    tensions: tuple[TensionId, ...] = ()
+    # For an activity most people do without being assessed (living your life), a prompt that
+    # belongs to fuller planning can be set aside: still in the evaluation, not in the main list.
+    everyday: Literal["ask", "set_aside"] = "ask"
+
+
+class MitigationOut(_Model):
+    """A mitigation to suggest."""
+
+    id: Id | None = None
+    text: Text
+    addresses: tuple[ConcernKind, ...] = ()
+    suggested_owner: Text | None = None
+    draws_on: tuple[Text, ...] = ()
+    draws_on_strengths: Annotated[bool, Strict()] = False
+
+
+class KnowledgeOut(_Model):
+    """A fact from law or guidance, with its source and jurisdictions."""
+
+    id: Id | None = None
+    topic: Annotated[str, Strict(), Field(min_length=1, max_length=120)]
+    text: Text
+    weight: Literal["must", "should", "consider"]
+    jurisdictions: tuple[Jurisdiction, ...] = Field(min_length=1)
+    source: Id
+    section: Text | None = None
+
+
+class NeedOut(_Model):
+    """A safety-net role the plan needs."""
+
+    role: Role
+    when: When
+    why: Text
+    kinds: tuple[str, ...] | None = None
+    steadiness: Literal["any", "steady"] = "any"
+
+
+class LivingYourLifeOut(_Model):
+    """Proportionality: whether most people do this without being assessed."""
+
+    everyday: Annotated[bool, Strict()]
+    note: Text
+
+
+class Benefit(_Model):
+    """Something that could go well."""
+
+    text: Text
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        """Accept a bare string."""
+        return {"text": data} if isinstance(data, str) else data
+
+
+class Then(_Model):
+    """What a rule adds to the evaluation when it fires."""
+
+    prompt: PromptOut | None = None
+    supports: tuple[PrincipleId, ...] = ()
+    gap: tuple[PrincipleId, ...] = ()
+    tension: tuple[TensionId, ...] = ()
+    mitigation: MitigationOut | None = None
+    knowledge: KnowledgeOut | None = None
+    benefit: Benefit | None = None
+    safety_net_need: NeedOut | None = None
+    living_your_life: LivingYourLifeOut | None = None
+
+    @field_validator("supports", "gap", "tension", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """Accept ``supports: felton.1`` as well as a list."""
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Then:
+        if self == Then.model_construct():
+            msg = "a rule must add at least one outcome"
+            raise ValueError(msg)
+        return self
+
+
+class Rule(_Model):
+    """One rule: when these facts hold, add these outcomes, citing this source."""
+
+    id: Id
+    source: tuple[Id, ...] = Field(min_length=1)
+    for_each: ItemScope | None = None
+    when: tuple[dict[str, Any], ...] = ()
+    because: Text
+    then: Then
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """Accept one source id or a list."""
+        return [value] if isinstance(value, str) else value
+
+
+class Disable(_Model):
+    """Switch a rule from another ruleset off, saying why (shown in provenance)."""
+
+    rule: Id
+    reason: Text
+
+
+class Ruleset(_Model):
+    """A ruleset file."""
+
+    id: Id
+    version: Annotated[str, Strict(), Field(pattern=r"^\d+\.\d+\.\d+$")]
+    title: Text
+    description: Annotated[str, Strict()] | None = None
+    sources: tuple[Source, ...] = Field(min_length=1)
+    rules: tuple[Rule, ...] = ()
+    disable: tuple[Disable, ...] = ()
+
+
+class RuleTestCase(_Model):
+    """One case: a (partial) proposal and which rules must or must not fire."""
+
+    name: Text
+    proposal: dict[str, Any]
+    fires: tuple[Id, ...] = ()
+    does_not_fire: tuple[Id, ...] = ()
+    known_gaps: tuple[KnownGap, ...] = ()
+
+
+class KnownGap(_Model):
+    """A case the rules get wrong today: reported, not failed, until it is fixed."""
+
+    rule: Id
+    expected: Literal["fires", "does_not_fire"]
+    note: Text
+
+
+class RuleTestFile(_Model):
+    """A ``*.test.yaml`` file beside a ruleset."""
+
+    ruleset: Id
+    cases: tuple[RuleTestCase, ...] = Field(min_length=1)
+
+
+RuleTestCase.model_rebuild()

@@ -1,0 +1,368 @@
+"""The analyse stage: firings from a backend become the evaluation document.
+
+Everything here is ordered by stable keys (conversation stage, ruleset load order,
+rule position, item content), never by the order lists had in the proposal, so
+the same proposal always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any, cast
+
+from riskengine.documents.evaluation import (
+    Benefit,
+    Evaluation,
+    KnowledgeItem,
+    LivingYourLife,
+    MitigationItem,
+    Principle,
+    PrincipleStatus,
+    Prompt,
+    Provenance,
+    Review,
+    SafetyNet,
+    SourceRef,
+    Tension,
+    TraceEntry,
+)
+from riskengine.documents.proposal import Proposal
+from riskengine.documents.ruleset import KnowledgeOut, MitigationOut, Source, Then
+from riskengine.documents.vocab import PRINCIPLES, STAGES, TENSIONS, PrincipleId, TensionId
+from riskengine.rules.fields import CASE_SCOPES, fact_key
+from riskengine.rules.ir import Firing
+from riskengine.rules.loader import LoadedRule, RuleBook
+from riskengine.rules.templates import Template
+from riskengine.run.facts import FactSet
+from riskengine.version import __version__
+
+__all__ = ["RuleOutputs", "assemble"]
+
+LOOK_BACK_AT = ("what went well", "what the person learned", "what the team learned")
+NO_JUDGEMENT = (
+    "No rule judged whether most people do this without being assessed. "
+    "Talk together about how much planning this really needs."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Knowledge:
+    """A rule's knowledge item with its source, and the reference an evaluation shows for it."""
+
+    out: KnowledgeOut
+    source: Source
+    ref: SourceRef  # the source, narrowed to the item's section if it names one
+
+
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """What a rule adds that does not depend on the proposal, built once per engine."""
+
+    rule_id: str
+    ruleset: str
+    then: Then
+    source: SourceRef
+    because: Template
+    used: tuple[tuple[str, bool, str], ...]  # (field name, is a case field, fact key)
+    prompt: Prompt | None
+    prompt_order: tuple[int, tuple[int, int]]  # (conversation stage, (ruleset order, rule position))
+    prompt_texts: tuple[Template, Template] | None  # only when the prompt names fields
+    knowledge: _Knowledge | None
+    set_aside: bool  # the prompt is set aside for everyday activities
+
+
+class RuleOutputs:
+    """Every enabled rule's static outputs, indexed like ``book.rules``. Build once, reuse."""
+
+    def __init__(self, book: RuleBook) -> None:
+        order = {r.path: i for i, r in enumerate(book.rulesets)}
+        self.rules = tuple(_static(loaded, order[loaded.ruleset.path]) for loaded in book.rules)
+        self.provenance_rulesets = tuple(r.provenance() for r in book.rulesets)
+
+
+def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
+    rule = loaded.rule
+    source = _source_ref(loaded.sources[0])
+    prompt = prompt_texts = None
+    stage = 0
+    if rule.then.prompt is not None:
+        p = rule.then.prompt
+        prompt = Prompt.build(
+            id=p.id or rule.id, stage=p.stage, to_practitioner=p.to_practitioner, to_person=p.to_person,
+            principles=p.principles, tensions=p.tensions, source=source,
+        )  # fmt: skip
+        stage = STAGES.index(p.stage)
+        texts = (Template.parse(p.to_practitioner), Template.parse(p.to_person))
+        prompt_texts = texts if texts[0].slots or texts[1].slots else None
+    used = []
+    for name in loaded.used_fields:
+        scope, _, field_name = name.partition(".")
+        used.append((name, scope in CASE_SCOPES, fact_key(scope, field_name)))
+    return _Static(
+        rule.id,
+        loaded.ruleset.ref,
+        rule.then,
+        source,
+        Template.parse(rule.because),
+        tuple(used),
+        prompt,
+        (stage, (ruleset_order, loaded.position)),
+        prompt_texts,
+        _knowledge_of(loaded),
+        rule.then.prompt is not None and rule.then.prompt.everyday == "set_aside",
+    )
+
+
+def _knowledge_of(loaded: LoadedRule) -> _Knowledge | None:
+    k = loaded.rule.then.knowledge
+    if k is None:
+        return None
+    source = next(s for s in loaded.ruleset.model.sources if s.id == k.source)
+    ref = _source_ref(source)
+    if k.section:
+        ref = SourceRef.build(**{**dict(ref), "section": k.section})
+    return _Knowledge(k, source, ref)
+
+
+@dataclass
+class _Acc:
+    # prompt id -> (conversation order, prompt, set aside for everyday activities)
+    prompts: dict[str, tuple[tuple[int, tuple[int, int | str]], Prompt, bool]] = field(default_factory=dict)
+    supports: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    gaps: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    tensions: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    tension_prompts: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    mitigations: dict[str, MitigationItem] = field(default_factory=dict)
+    knowledge: dict[str, tuple[_Knowledge, list[str]]] = field(default_factory=dict)
+    benefits: list[str] = field(default_factory=list)
+    living: list[tuple[bool, str]] = field(default_factory=list)
+    trace: list[tuple[tuple[str, str], TraceEntry]] = field(default_factory=list)  # ((rule, item), entry)
+
+
+def assemble(
+    book: RuleBook,
+    proposal: Proposal,
+    facts: FactSet,
+    firings: Sequence[Firing],
+    backend: str,
+    safety_net: SafetyNet,
+    *,
+    outputs: RuleOutputs | None = None,
+) -> Evaluation:
+    """Build the evaluation for ``proposal`` from what fired (both phases).
+
+    ``safety_net`` is the analysis the run made between the phases. ``outputs`` is the engine's
+    table of static rule outputs (built here if not given). Every value below comes
+    from validated proposals and rulesets, so models are constructed without
+    re-validation; the tests validate whole evaluations against the schema.
+    """
+    outputs = outputs or RuleOutputs(book)
+    acc = _Acc()
+    case = facts.case
+    for rule_index, item_id in firings:
+        static = outputs.rules[rule_index]
+        item = facts.find(item_id) if item_id else None
+        acc.trace.append(_trace(static, case, item))
+        _apply(acc, static, static.because.fill(case, item), proposal)
+        if static.prompt is not None:
+            _prompt(acc, static, static.prompt, case)
+    knowledge = _knowledge(acc, proposal)
+    living = _living(acc.living)
+    prompts, set_aside = _split_prompts(acc, living.everyday)
+    shown = {p.id for p in prompts}
+    return Evaluation.build(
+        schema_version=1,
+        proposal_id=proposal.id,
+        as_of=proposal.as_of,
+        provenance=Provenance.build(
+            engine_version=__version__,
+            backend=backend,
+            rulesets=outputs.provenance_rulesets,
+            disabled_rules=book.disabled,
+        ),
+        living_your_life=living,
+        brief=(),
+        principles=_principles(acc, prompts),
+        tensions=tuple(
+            Tension.build(
+                id=cast("TensionId", t),
+                because=tuple(dict.fromkeys(acc.tensions[t])),
+                prompts=tuple(sorted(acc.tension_prompts[t] & shown)),
+            )
+            for t in TENSIONS
+            if t in acc.tensions
+        ),
+        prompts=prompts,
+        prompts_set_aside=set_aside,
+        mitigations=tuple(acc.mitigations.values()),
+        knowledge=knowledge,
+        benefits=_benefits(proposal, acc.benefits),
+        safety_net=safety_net,
+        review=Review.build(
+            on=proposal.plan.review_on,
+            success_looks_like=proposal.plan.success_looks_like,
+            look_back_at=LOOK_BACK_AT,
+        ),
+        trace=tuple(entry for _, entry in sorted(acc.trace, key=itemgetter(0))),
+    )
+
+
+def _trace(
+    static: _Static, case: dict[str, Any], item: dict[str, Any] | None
+) -> tuple[tuple[str, str], TraceEntry]:
+    """The trace entry of one firing, with its sort key (item ids are canonical)."""
+    fact = item or {}
+    matched = {}
+    for name, is_case, key in static.used:
+        value = (case if is_case else fact).get(key)
+        matched[name] = "not recorded" if value is None else value
+    entry = TraceEntry.build(rule=static.rule_id, ruleset=static.ruleset, because=matched)
+    return (static.rule_id, item["id"] if item else ""), entry
+
+
+def _prompt(acc: _Acc, static: _Static, prompt: Prompt, case: dict[str, Any]) -> None:
+    """Add the rule's prompt, filled in from the facts of the first firing that shows it."""
+    if prompt.id not in acc.prompts:
+        acc.prompts[prompt.id] = (
+            static.prompt_order,
+            _filled(prompt, static.prompt_texts, case),
+            static.set_aside,
+        )
+    for tension in prompt.tensions:
+        acc.tension_prompts[tension].add(prompt.id)
+
+
+def _apply(acc: _Acc, static: _Static, because: str, proposal: Proposal) -> None:
+    """Add what the rule's ``then`` says; an item with an id is kept as it first came."""
+    then = static.then
+    for principle in then.supports:
+        acc.supports[principle].append(because)
+    for principle in then.gap:
+        acc.gaps[principle].append(because)
+    for tension in then.tension:
+        acc.tensions[tension].append(because)
+        if static.prompt is not None:
+            acc.tension_prompts[tension].add(static.prompt.id)
+    if then.mitigation is not None:
+        item_id = then.mitigation.id or static.rule_id
+        if item_id not in acc.mitigations:
+            acc.mitigations[item_id] = _mitigation(item_id, then.mitigation, proposal, static.source)
+    if static.knowledge is not None:
+        item_id = static.knowledge.out.id or static.rule_id
+        acc.knowledge.setdefault(item_id, (static.knowledge, []))[1].append(because)
+    if then.benefit is not None:
+        acc.benefits.append(then.benefit.text)
+    if then.living_your_life is not None:
+        acc.living.append((then.living_your_life.everyday, then.living_your_life.note))
+
+
+def _filled(prompt: Prompt, texts: tuple[Template, Template] | None, case: dict[str, Any]) -> Prompt:
+    """The prompt with any ``{case.field}`` placeholders filled in (loader allows only case fields)."""
+    if texts is None:
+        return prompt
+    to_practitioner, to_person = (t.fill(case, None) for t in texts)
+    return Prompt.build(**{**dict(prompt), "to_practitioner": to_practitioner, "to_person": to_person})
+
+
+def _source_ref(source: Source) -> SourceRef:
+    return SourceRef.build(
+        title=source.title, seed=source.seed, citation=source.citation, url=source.url,
+        section=source.section, checked=source.checked, review_by=source.review_by,
+    )  # fmt: skip
+
+
+def _mitigation(item_id: str, m: MitigationOut, proposal: Proposal, source: SourceRef) -> MitigationItem:
+    draws_on = list(m.draws_on)
+    if m.draws_on_strengths:
+        draws_on.extend(sorted(set(proposal.person.strengths)))
+    return MitigationItem.build(
+        id=item_id, text=m.text, addresses=m.addresses, suggested_owner=m.suggested_owner,
+        draws_on=tuple(dict.fromkeys(draws_on)), source=source,
+    )  # fmt: skip
+
+
+def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
+    items = []
+    for item_id, (known, because) in acc.knowledge.items():
+        k, review_by = known.out, known.source.review_by
+        if proposal.jurisdiction not in k.jurisdictions:
+            _local_rules_prompt(acc, item_id, k, known.source, proposal)
+            continue
+        items.append(KnowledgeItem.build(
+            id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
+            weight=k.weight, jurisdictions=k.jurisdictions, source=known.ref,
+            stale=bool(review_by and proposal.as_of > review_by),
+        ))  # fmt: skip
+    return tuple(items)
+
+
+def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source, proposal: Proposal) -> None:
+    checked = ", ".join(j.replace("_", " ").title() for j in k.jurisdictions)
+    here = proposal.jurisdiction.replace("_", " ").title()
+    prompt = Prompt.build(
+        id=f"local-rules.{item_id}",
+        stage="option_talk",
+        to_practitioner=(
+            f"riskengine's note on {k.topic} has been checked for {checked} only. "
+            f"Check what applies in {here} before relying on it."
+        ),
+        to_person=f"The rules about {k.topic} can be different where you live. We will check what applies to you.",
+        principles=("felton.2",),
+        tensions=(),
+        source=_source_ref(source),
+    )
+    acc.prompts.setdefault(prompt.id, ((STAGES.index(prompt.stage), (10_000, item_id)), prompt, False))
+
+
+def _split_prompts(acc: _Acc, everyday: bool) -> tuple[tuple[Prompt, ...], tuple[Prompt, ...]]:
+    """The prompts in conversation order: those to ask, and those set aside for an everyday activity.
+
+    A prompt is set aside when the activity is everyday and its rule says so (a prompt id
+    belongs to one rule; the loader checks); principles and tensions point only at the
+    prompts to ask.
+    """
+    ordered = sorted(acc.prompts.values(), key=itemgetter(0))
+    if not everyday:
+        return tuple(p for _, p, _ in ordered), ()
+    return tuple(p for _, p, aside in ordered if not aside), tuple(p for _, p, aside in ordered if aside)
+
+
+def _principles(acc: _Acc, shown: Sequence[Prompt]) -> tuple[Principle, ...]:
+    prompts: defaultdict[str, set[str]] = defaultdict(set)
+    for prompt in shown:
+        for principle in prompt.principles:
+            prompts[principle].add(prompt.id)
+    out = []
+    for pid in PRINCIPLES:
+        supports = tuple(dict.fromkeys(acc.supports.get(pid, [])))
+        gaps = tuple(dict.fromkeys(acc.gaps.get(pid, [])))
+        status = "not_yet_evident" if not supports else ("partly_evident" if gaps else "evident")
+        out.append(
+            Principle.build(
+                id=cast("PrincipleId", pid),
+                status=cast("PrincipleStatus", status),
+                because=supports,
+                gaps=gaps,
+                prompts=tuple(sorted(prompts[pid])),
+            )
+        )
+    return tuple(out)
+
+
+def _living(found: list[tuple[bool, str]]) -> LivingYourLife:
+    if not found:
+        return LivingYourLife.build(everyday=False, note=NO_JUDGEMENT)
+    everyday = all(flag for flag, _ in found)
+    notes = [note for flag, note in found if flag == everyday]
+    return LivingYourLife.build(everyday=everyday, note=" ".join(dict.fromkeys(notes)))
+
+
+def _benefits(proposal: Proposal, from_rules: list[str]) -> tuple[Benefit, ...]:
+    person = [
+        Benefit.build(text=t, from_="person") for t in sorted(set(proposal.proposal.hoped_for_benefits))
+    ]
+    rules = [Benefit.build(text=t, from_="rules") for t in dict.fromkeys(from_rules)]
+    return tuple(person + rules)
