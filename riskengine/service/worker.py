@@ -149,14 +149,15 @@ class Worker:
             return {"ok": True, "result": "wrong-person", "missing": missing, "cards": [card]}
         jurisdiction = message.get("jurisdiction") or self.jurisdiction
         try:
-            proposal = fhir.proposal_from_prefetch(prefetch, jurisdiction=jurisdiction)
+            mapping = fhir.map_prefetch(prefetch, jurisdiction=jurisdiction)
         except riskengine.InputError as exc:
             problems = [d.to_dict() for d in exc.diagnostics]
             card = card_builder.not_evaluated_card(missing, problems, self.label)
             return {"ok": True, "result": "not-mappable", "missing": missing, "cards": [card],
                     "diagnostics": problems}  # fmt: skip
+        proposal = mapping.proposal
         evaluation = self.engine.evaluate(proposal)
-        resources = fhir.resources_for(evaluation, proposal)
+        resources = fhir.resources_for(evaluation, proposal, references=mapping.references, subject=mapping.subject)
         cards = card_builder.cards_for(evaluation, resources, label=self.label, links=message.get("links") or ())
         body = evaluation.to_json() + "\n"
         return {"ok": True, "result": "evaluated", "missing": missing, "cards": cards, "evaluation": body,
