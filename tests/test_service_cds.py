@@ -235,7 +235,7 @@ def test_hook_errors_are_problems(client: httpx.Client, server: Server, keys: Ke
     assert {d["pointer"] for d in invalid.json()["diagnostics"]} >= {"/hookInstance", "/context"}
     auth = {"authorization": f"Bearer {token(server, keys)}"}
     wrong = client.post(f"/cds-services/{SERVICE}", json={**hook_call(None), "hook": "order-sign"}, headers=auth)
-    assert wrong.status_code == 400
+    assert wrong.status_code == 422 and wrong.json()["diagnostics"][0]["pointer"] == "/hook"
     assert client.post("/cds-services/no-such-service", json=hook_call(None)).status_code == 404
 
 

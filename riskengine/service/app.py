@@ -41,6 +41,7 @@ from .problems import PROBLEM_JSON, ProblemError, diagnostics_from, problem_body
 __all__ = ["SERVICE_ID", "create_app"]
 
 SERVICE_ID = "riskengine-plan-review"
+ServiceId = Literal["riskengine-plan-review"]
 _JSON_TYPES = {"application/json"}
 _YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
 _NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
@@ -357,6 +358,10 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if any(tuple(e.get("loc", ())) == ("path", "service_id") for e in exc.errors()):
+            name = request.path_params.get("service_id", "")
+            return _problem_response(ProblemError(404, "no-such-service", "Not found",
+                                                  f"there is no CDS service {name!r}"), request)  # fmt: skip
         found = [
             {"pointer": "", "field": ".".join(str(p) for p in e.get("loc", ())), "code": "bad-parameter",
              "severity": "error", "message": str(e.get("msg"))}
@@ -384,7 +389,8 @@ _PROBLEM = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    words = {400: "Unreadable body or parameter", 401: "Not authenticated", 404: "Not found",
+    words = {400: "Unreadable body or parameter", 401: "Not authenticated",
+             404: "Not found (for format=person: no person copy renderer in this version)",
              413: "Body too large", 415: "Unsupported media type", 422: "Invalid proposal",
              503: "No worker could answer (Retry-After says when to try again)"}  # fmt: skip
     return {code: {"description": words[code], **_PROBLEM} for code in codes}
@@ -413,7 +419,7 @@ def _rest_routes(app: FastAPI, state: State) -> None:
             200: {"description": "The evaluation", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Evaluation"}},
                 "text/plain": {"schema": {"type": "string"}}}},
-            **_problems(400, 401, 413, 415, 422, 503),
+            **_problems(400, 401, 404, 413, 415, 422, 503),
         },  # fmt: skip
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": body_schema}, "application/yaml": {"schema": body_schema}}},
@@ -628,13 +634,11 @@ def _cds_routes(app: FastAPI, state: State) -> None:
               response_model=models.CdsResponse, responses=_problems(400, 401, 404, 413, 415, 422, 503),
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/CdsRequest"}}}}})  # fmt: skip
-    async def hook(request: Request, service_id: str) -> Response:
+    async def hook(request: Request, service_id: ServiceId) -> Response:
         service(service_id)
         await authorise(request, service_id)
         raw = await _cds_body(request, config.max_body_bytes)
         call = _cds_document(raw, models.CdsRequest)
-        if call.hook != "patient-view":
-            raise ProblemError(400, "wrong-hook", "Wrong hook", f"{SERVICE_ID} answers patient-view, not {call.hook!r}")
         data = call.model_dump(mode="json", exclude_none=True)
         evaluation_id = str(uuid.uuid4())
         links = [{"label": "Full practitioner report", "url": f"{state.base_url}/v1/reports/{evaluation_id}/practitioner",
@@ -663,7 +667,7 @@ def _cds_routes(app: FastAPI, state: State) -> None:
                          **_problems(400, 401, 404, 413, 415, 422, 503)},
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/CdsFeedback"}}}}}, response_class=Response)  # fmt: skip
-    async def feedback(request: Request, service_id: str) -> Response:
+    async def feedback(request: Request, service_id: ServiceId) -> Response:
         service(service_id)
         await authorise(request, service_id)
         raw = await _cds_body(request, config.max_body_bytes)

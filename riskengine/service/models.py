@@ -102,14 +102,22 @@ class FhirAuthorization(_Open):
     subject: str
 
 
-class CdsRequest(_Open):
-    """A hook call."""
+class PatientViewContext(_Open):
+    """The patient-view hook's context."""
 
-    hook: str
+    userId: str  # noqa: N815
+    patientId: str = Field(min_length=1)  # noqa: N815
+    encounterId: str | None = None  # noqa: N815
+
+
+class CdsRequest(_Open):
+    """A hook call (this service answers the patient-view hook)."""
+
+    hook: Literal["patient-view"]
     hookInstance: str = Field(min_length=1, max_length=200)  # noqa: N815
     fhirServer: str | None = None  # noqa: N815
     fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
-    context: dict[str, Any]
+    context: PatientViewContext
     prefetch: dict[str, Any] | None = None
 
 
