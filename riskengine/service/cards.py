@@ -86,7 +86,10 @@ def cards_for(
     links: Sequence[Mapping[str, str]],
 ) -> list[dict[str, Any]]:
     """The cards for one evaluation: brief items (or else stages), then the plan card."""
-    cards = _brief_cards(evaluation, label, links) or _stage_cards(evaluation, label, links)
+    cards = _brief_cards(evaluation, label, links) or [
+        *_stage_cards(evaluation, label, links),
+        *_knowledge_card(evaluation, label, links),
+    ]
     plan = _plan_card(evaluation, resources, label, links)
     if plan is not None:
         cards.append(plan)
@@ -117,7 +120,7 @@ def _brief_cards(
 def _stage_cards(
     evaluation: riskengine.Evaluation, label: str, links: Sequence[Mapping[str, str]]
 ) -> list[dict[str, Any]]:
-    by_stage: dict[str, list[riskengine.evaluation.Prompt]] = {}
+    by_stage: dict[str, list[Any]] = {}
     for prompt in evaluation.prompts:
         by_stage.setdefault(prompt.stage, []).append(prompt)
     cards = []
@@ -131,6 +134,24 @@ def _stage_cards(
         summary = f"{title} ({_plural(len(prompts), 'prompt')})"
         cards.append(_card(summary, "\n".join(lines) + _footer(evaluation), label, links=list(links)))
     return cards
+
+
+def _knowledge_card(
+    evaluation: riskengine.Evaluation, label: str, links: Sequence[Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    items = evaluation.knowledge
+    if not items:
+        return []
+    stale = sum(1 for k in items if k.stale)
+    lines = [
+        f"- **{k.weight}** {_md(k.text)} (`{_md(k.id)}`; checked for {', '.join(k.jurisdictions)})"
+        + (" **Past its review date: check the source before relying on it.**" if k.stale else "")
+        for k in items
+    ]
+    summary = f"Law and guidance: {_plural(len(items), 'item')} this decision touches"
+    if stale:
+        summary += f" ({stale} past review date)"
+    return [_card(summary, "\n".join(lines) + _footer(evaluation), label, links=list(links))]
 
 
 def _plan_card(
