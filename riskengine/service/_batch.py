@@ -21,7 +21,7 @@ from .problems import pointer
 __all__ = ["evaluate_line"]
 
 try:
-    from riskengine.batch import records as _records  # type: ignore[attr-defined,unused-ignore]
+    from riskengine.batch import records as _records  # type: ignore[import-not-found,attr-defined,unused-ignore]
 except ImportError:  # the batch capability has not landed
     _records = None
 

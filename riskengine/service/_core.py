@@ -20,7 +20,10 @@ from riskengine.report.text import evaluation_text
 
 
 def _person_renderer() -> Callable[[riskengine.Evaluation], str] | None:
-    for module, name in (("riskengine.report.person", "person_text"), ("riskengine.report.text", "person_text")):
+    for module, name in (
+        ("riskengine.report.person", "person_text"),
+        ("riskengine.report.text", "person_text"),
+    ):
         try:
             found = getattr(importlib.import_module(module), name, None)
         except ImportError:

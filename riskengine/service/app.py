@@ -36,7 +36,7 @@ from .auth import BearerTokens, CdsVerifier, load_tokens
 from .config import ServiceConfig
 from .decisionlog import DecisionLog, mask
 from .pool import Pool, PoolBusy, WorkerLost
-from .problems import PROBLEM_JSON, ProblemError, diagnostics_from, problem_body, status_for
+from .problems import PROBLEM_JSON, ProblemError, diagnostics_from, status_for
 
 __all__ = ["SERVICE_ID", "create_app"]
 
@@ -106,10 +106,14 @@ class State:
             env=env,
         )
         self.log = (
-            DecisionLog(config.decision_log.path, max_bytes=config.decision_log.max_bytes,
-                        fsync=config.decision_log.fsync)
-            if config.decision_log else None
-        )  # fmt: skip
+            DecisionLog(
+                config.decision_log.path,
+                max_bytes=config.decision_log.max_bytes,
+                fsync=config.decision_log.fsync,
+            )
+            if config.decision_log
+            else None
+        )
         self.tokens = BearerTokens(load_tokens(config.auth.tokens_file)) if config.auth.tokens_file else None
         self.verifier = CdsVerifier(config.auth) if config.auth.cds else None
         self.reports = Reports(config.report_ttl_seconds, config.report_store_max)
@@ -363,10 +367,15 @@ def _handlers(app: FastAPI) -> None:
             return _problem_response(ProblemError(404, "no-such-service", "Not found",
                                                   f"there is no CDS service {name!r}"), request)  # fmt: skip
         found = [
-            {"pointer": "", "field": ".".join(str(p) for p in e.get("loc", ())), "code": "bad-parameter",
-             "severity": "error", "message": str(e.get("msg"))}
+            {
+                "pointer": "",
+                "field": ".".join(str(p) for p in e.get("loc", ())),
+                "code": "bad-parameter",
+                "severity": "error",
+                "message": str(e.get("msg")),
+            }
             for e in exc.errors()
-        ]  # fmt: skip
+        ]
         return _problem_response(ProblemError(400, "bad-parameter", "Bad request parameter",
                                               "a path or query parameter is not valid", diagnostics=found), request)  # fmt: skip
 
@@ -396,7 +405,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": words[code], **_PROBLEM} for code in codes}
 
 
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _rest_routes(app: FastAPI, state: State) -> None:
@@ -416,14 +425,25 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         "text report, `format=person` the person's copy. The `Evaluation-Id` header names the decision "
         "log entry.",
         responses={
-            200: {"description": "The evaluation", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Evaluation"}},
-                "text/plain": {"schema": {"type": "string"}}}},
+            200: {
+                "description": "The evaluation",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Evaluation"}},
+                    "text/plain": {"schema": {"type": "string"}},
+                },
+            },
             **_problems(400, 401, 404, 413, 415, 422, 503),
-        },  # fmt: skip
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": body_schema}, "application/yaml": {"schema": body_schema}}},
-            "security": _BEARER},  # fmt: skip
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": body_schema},
+                    "application/yaml": {"schema": body_schema},
+                },
+            },
+            "security": _BEARER,
+        },
         response_class=Response,
     )
     async def evaluate(request: Request, format: Literal["json", "text", "person"] = "json") -> Response:
@@ -452,11 +472,20 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         description="One proposal per line in; one record per line out, in order: "
         '`{"record":1,"input":"request:N","id":...,"evaluation":{...}}` or, for a line that cannot be '
         'evaluated, `{...,"errors":[...]}`; the lines after it go on. Blank lines are skipped.',
-        responses={200: {"description": "One result line per input line",
-                         "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-                   **_problems(401, 415, 503)},  # fmt: skip
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/x-ndjson": {"schema": {"type": "string"}}}}, "security": _BEARER},  # fmt: skip
+        responses={
+            200: {
+                "description": "One result line per input line",
+                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            },
+            **_problems(401, 415, 503),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            },
+            "security": _BEARER,
+        },
         response_class=Response,
     )
     async def batch(request: Request) -> Response:
@@ -498,9 +527,13 @@ def _rest_routes(app: FastAPI, state: State) -> None:
     async def report(evaluation_id: uuid.UUID, audience: Literal["practitioner", "person"]) -> Response:
         evaluation = state.reports.get(str(evaluation_id))
         if evaluation is None:
-            raise ProblemError(404, "report-gone", "Not found", "no such evaluation, or its time to be shown has passed")
+            raise ProblemError(
+                404, "report-gone", "Not found", "no such evaluation, or its time to be shown has passed"
+            )
         if audience == "person" and not state.pool.info.get("person_copy"):
-            raise ProblemError(404, "no-person-copy", "Not available", "this version has no person copy renderer")
+            raise ProblemError(
+                404, "no-person-copy", "Not available", "this version has no person copy renderer"
+            )
         fmt = "person" if audience == "person" else "text"
         reply = await _call(state, {"op": "render", "evaluation": evaluation, "format": fmt})
         return Response(str(reply["body"]), media_type="text/plain; charset=utf-8")
@@ -528,7 +561,10 @@ async def _batch_lines(state: State, request: Request) -> AsyncIterator[str]:
         try:
             reply = await state.pool.call(message)
         except WorkerLost as exc:
-            return [_batch_error(n, "worker-lost", f"{exc.reason}; this line was not evaluated") for n, _, _ in chunk]
+            return [
+                _batch_error(n, "worker-lost", f"{exc.reason}; this line was not evaluated")
+                for n, _, _ in chunk
+            ]
         if not reply.get("ok"):
             return [_batch_error(n, "internal", str(reply.get("detail"))) for n, _, _ in chunk]
         lines: list[str] = reply["lines"]
@@ -576,7 +612,9 @@ def _done(lines: list[str]) -> asyncio.Future[list[str]]:
 def _batch_error(line: int, code: str, message: str) -> str:
     error = {"path": "request", "line": line, "column": 0, "severity": "error", "code": code, "field": "",
              "message": message, "pointer": ""}  # fmt: skip
-    return orjson.dumps({"record": 1, "input": f"request:{line}", "id": None, "errors": [error]}).decode() + "\n"
+    return (
+        orjson.dumps({"record": 1, "input": f"request:{line}", "id": None, "errors": [error]}).decode() + "\n"
+    )
 
 
 async def _split_lines(request: Request, limit: int) -> AsyncIterator[tuple[int, bytes | None]]:
@@ -630,7 +668,7 @@ def _cds_routes(app: FastAPI, state: State) -> None:
             "usageRequirements": "Send every prefetch item: this service fetches nothing from the FHIR server.",
         }]})  # fmt: skip
 
-    @app.post(f"/cds-services/{{service_id}}", summary="CDS Hooks call (patient-view)",
+    @app.post("/cds-services/{service_id}", summary="CDS Hooks call (patient-view)",
               response_model=models.CdsResponse, responses=_problems(400, 401, 404, 413, 415, 422, 503),
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/CdsRequest"}}}}})  # fmt: skip
@@ -660,7 +698,7 @@ def _cds_routes(app: FastAPI, state: State) -> None:
                            raw, data)  # fmt: skip
         return _json({"cards": cards}, headers={"Evaluation-Id": evaluation_id})
 
-    @app.post(f"/cds-services/{{service_id}}/feedback", summary="CDS Hooks feedback on cards",
+    @app.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback on cards",
               description="Accepted and overridden cards, with override reasons and comments, go to the decision "
               "log: in positive risk-taking the documented choice is the point.",
               responses={200: {"description": "Recorded", "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -729,16 +767,25 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                            routes=app.routes)  # fmt: skip
     components = document.setdefault("components", {}).setdefault("schemas", {})
     _, defs = models_json_schema(
-        [(riskengine.Proposal, "validation"), (riskengine.Evaluation, "serialization"), (Problem, "serialization"),
-         (models.CdsRequest, "validation"), (models.CdsFeedback, "validation"), (models.Readiness, "serialization")],
-        ref_template="#/components/schemas/{model}", by_alias=True,
-    )  # fmt: skip
+        [
+            (riskengine.Proposal, "validation"),
+            (riskengine.Evaluation, "serialization"),
+            (Problem, "serialization"),
+            (models.CdsRequest, "validation"),
+            (models.CdsFeedback, "validation"),
+            (models.Readiness, "serialization"),
+        ],
+        ref_template="#/components/schemas/{model}",
+        by_alias=True,
+    )
     for name, schema in defs.get("$defs", {}).items():
         components.setdefault(name, schema)
     document["components"]["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer",
-                   "description": "REST: a token from the configured tokens file. CDS Hooks: the client's signed JWT."},
-    }  # fmt: skip
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "REST: a token from the configured tokens file. CDS Hooks: the client's signed JWT.",
+        },
+    }
     app.openapi_schema = document
     return document
-

@@ -123,7 +123,9 @@ class CdsVerifier:
             raise _unauthorised("unknown-key", "no configured key of the JWT's issuer matches its kid")
         return keys
 
-    def _decode(self, token: str, keys: list[Any], algorithm: str, issuer: str, audience: str) -> dict[str, Any]:
+    def _decode(
+        self, token: str, keys: list[Any], algorithm: str, issuer: str, audience: str
+    ) -> dict[str, Any]:
         last: jwt.PyJWTError | None = None
         for key in keys:
             try:
@@ -158,7 +160,9 @@ class CdsVerifier:
         if not isinstance(iat, int | float) or iat > now + self.auth.leeway_seconds:
             raise _unauthorised("jwt-not-yet-valid", "the JWT's iat is in the future")
         if now - iat > self.auth.max_token_age_seconds + self.auth.leeway_seconds:
-            raise _unauthorised("jwt-too-old", f"the JWT was issued over {self.auth.max_token_age_seconds} s ago")
+            raise _unauthorised(
+                "jwt-too-old", f"the JWT was issued over {self.auth.max_token_age_seconds} s ago"
+            )
         if not isinstance(jti, str) or not jti:
             raise _unauthorised("jwt-claim-missing", "the JWT has no usable 'jti' claim")
         while self._seen and (next(iter(self._seen.values())) < now or len(self._seen) > _MAX_JTIS):

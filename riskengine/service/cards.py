@@ -110,10 +110,16 @@ def _brief_cards(
     for item in evaluation.brief:
         detail = (
             f"{_md(item.to_practitioner)}\n\n*For the person:* {_md(item.to_person)}"
-            + (f"\n\nBehind this: {', '.join(f'`{_md(s)}`' for s in item.stands_for)}" if item.stands_for else "")
+            + (
+                f"\n\nBehind this: {', '.join(f'`{_md(s)}`' for s in item.stands_for)}"
+                if item.stands_for
+                else ""
+            )
             + _footer(evaluation)
         )
-        cards.append(_card(_BRIEF.get(item.kind, "Something to talk through"), detail, label, links=list(links)))
+        cards.append(
+            _card(_BRIEF.get(item.kind, "Something to talk through"), detail, label, links=list(links))
+        )
     return cards
 
 
@@ -129,7 +135,8 @@ def _stage_cards(
         if not prompts:
             continue
         lines = [
-            f"- {_md(p.to_practitioner)}\n  *For the person:* {_md(p.to_person)} (`{_md(p.id)}`)" for p in prompts
+            f"- {_md(p.to_practitioner)}\n  *For the person:* {_md(p.to_person)} (`{_md(p.id)}`)"
+            for p in prompts
         ]
         summary = f"{title} ({_plural(len(prompts), 'prompt')})"
         cards.append(_card(summary, "\n".join(lines) + _footer(evaluation), label, links=list(links)))
@@ -164,7 +171,9 @@ def _plan_card(
     if not (mitigations or needs or resources):
         return None
     lines = [f"- {_md(m.text)} (`{_md(m.id)}`)" for m in mitigations]
-    lines += [f"- Safety net, {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}" for n in needs]
+    lines += [
+        f"- Safety net, {n.role.replace('_', ' ')} ({n.when}): {n.status.replace('_', ' ')}" for n in needs
+    ]
     summary = (
         f"Plan: {_plural(len(mitigations), 'possible mitigation')} and "
         f"{_plural(len(needs), 'safety-net need')} to agree together"
@@ -202,7 +211,10 @@ def not_evaluated_card(
     problems = [d for d in diagnostics]
     if problems:
         lines.append("What could not be read, by FHIR path:")
-        lines += [f"- `{_md(str(d.get('field') or d.get('path') or ''))}`: {_md(str(d.get('message', '')))}" for d in problems]
+        lines += [
+            f"- `{_md(str(d.get('field') or d.get('path') or ''))}`: {_md(str(d.get('message', '')))}"
+            for d in problems
+        ]
     lines.append(
         "\nNothing was evaluated. Recording the missing information (or sending the prefetch) "
         "lets riskengine offer its prompts; a gap is a question to ask, never a finding."

@@ -47,7 +47,9 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from .app import create_app
         from .config import load_config
     except ImportError as exc:
-        err.write(f"riskengine serve needs the service extra: pip install 'riskengine[service]' ({exc.name})\n")
+        err.write(
+            f"riskengine serve needs the service extra: pip install 'riskengine[service]' ({exc.name})\n"
+        )
         return 2
     overrides = {"host": args.host, "port": args.port, "workers": args.workers, "rulesets": args.rulesets,
                  "decision_log": args.decision_log, "insecure": args.insecure}  # fmt: skip

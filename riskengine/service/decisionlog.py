@@ -153,7 +153,9 @@ class DecisionLog:
                 continue
             if not data.endswith(b"\n"):  # a write cut short by power loss: never acknowledged
                 cut = data.rfind(b"\n") + 1
-                aside = segment.with_name(f"{segment.name}.torn-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}")
+                aside = segment.with_name(
+                    f"{segment.name}.torn-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}"
+                )
                 aside.write_bytes(data[cut:])
                 with segment.open("r+b") as handle:
                     handle.truncate(cut)
@@ -336,7 +338,9 @@ def verify(path: Path | str, *, expect_head: str | None = None) -> VerifyReport:
         report.feedback += entry.get("kind") == "feedback"
     report.head = prev
     if expect_head is not None and expect_head != prev:
-        report.problems.append(f"the head is {prev}, not the expected {expect_head} (entries cut off the end?)")
+        report.problems.append(
+            f"the head is {prev}, not the expected {expect_head} (entries cut off the end?)"
+        )
     return report
 
 

@@ -83,7 +83,7 @@ class CdsService(BaseModel):
     title: str
     description: str
     prefetch: dict[str, str]
-    usageRequirements: str | None = None  # noqa: N815 - the CDS Hooks name
+    usageRequirements: str | None = None
 
 
 class CdsDiscovery(BaseModel):
@@ -105,18 +105,18 @@ class FhirAuthorization(_Open):
 class PatientViewContext(_Open):
     """The patient-view hook's context."""
 
-    userId: str  # noqa: N815
-    patientId: str = Field(min_length=1)  # noqa: N815
-    encounterId: str | None = None  # noqa: N815
+    userId: str
+    patientId: str = Field(min_length=1)
+    encounterId: str | None = None
 
 
 class CdsRequest(_Open):
     """A hook call (this service answers the patient-view hook)."""
 
     hook: Literal["patient-view"]
-    hookInstance: str = Field(min_length=1, max_length=200)  # noqa: N815
-    fhirServer: str | None = None  # noqa: N815
-    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
+    hookInstance: str = Field(min_length=1, max_length=200)
+    fhirServer: str | None = None
+    fhirAuthorization: FhirAuthorization | None = None
     context: PatientViewContext
     prefetch: dict[str, Any] | None = None
 
@@ -148,7 +148,7 @@ class Suggestion(_Open):
 
     label: str
     uuid: str
-    isRecommended: bool = False  # noqa: N815
+    isRecommended: bool = False
     actions: list[Action]
 
 
@@ -161,8 +161,8 @@ class Card(_Open):
     indicator: Literal["info"]
     source: Source
     suggestions: list[Suggestion] = []
-    selectionBehavior: Literal["at-most-one", "any"] | None = None  # noqa: N815
-    overrideReasons: list[Coding] = []  # noqa: N815
+    selectionBehavior: Literal["at-most-one", "any"] | None = None
+    overrideReasons: list[Coding] = []
     links: list[Link] = []
 
 
@@ -176,7 +176,7 @@ class OverrideReason(_Open):
     """Why a card was set aside, in the clinician's words and/or a code."""
 
     reason: Coding | None = None
-    userComment: str | None = Field(default=None, max_length=10_000)  # noqa: N815
+    userComment: str | None = Field(default=None, max_length=10_000)
 
 
 class AcceptedSuggestion(_Open):
@@ -190,9 +190,9 @@ class FeedbackItem(_Open):
 
     card: str
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] = []  # noqa: N815
-    overrideReason: OverrideReason | None = None  # noqa: N815
-    outcomeTimestamp: str  # noqa: N815
+    acceptedSuggestions: list[AcceptedSuggestion] = []
+    overrideReason: OverrideReason | None = None
+    outcomeTimestamp: str
 
 
 class CdsFeedback(_Open):

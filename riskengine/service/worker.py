@@ -87,7 +87,12 @@ class Worker:
             time.sleep(self.delay)
         op = self.ops.get(str(message.get("op")))
         if op is None:
-            return {"ok": False, "status": 400, "code": "bad-op", "detail": f"unknown op {message.get('op')!r}"}
+            return {
+                "ok": False,
+                "status": 400,
+                "code": "bad-op",
+                "detail": f"unknown op {message.get('op')!r}",
+            }
         try:
             return op(message)
         except riskengine.InputError as exc:
@@ -157,15 +162,24 @@ class Worker:
                     "diagnostics": problems}  # fmt: skip
         proposal = mapping.proposal
         evaluation = self.engine.evaluate(proposal)
-        resources = fhir.resources_for(evaluation, proposal, references=mapping.references, subject=mapping.subject)
-        cards = card_builder.cards_for(evaluation, resources, label=self.label, links=message.get("links") or ())
+        resources = fhir.resources_for(
+            evaluation, proposal, references=mapping.references, subject=mapping.subject
+        )
+        cards = card_builder.cards_for(
+            evaluation, resources, label=self.label, links=message.get("links") or ()
+        )
         body = evaluation.to_json() + "\n"
         return {"ok": True, "result": "evaluated", "missing": missing, "cards": cards, "evaluation": body,
                 "output_sha256": hashlib.sha256(body.encode()).hexdigest()}  # fmt: skip
 
 
 def _input_problem(exc: riskengine.InputError) -> dict[str, Any]:
-    return {"ok": False, "status": 0, "code": "invalid-input", "diagnostics": [d.to_dict() for d in exc.diagnostics]}
+    return {
+        "ok": False,
+        "status": 0,
+        "code": "invalid-input",
+        "diagnostics": [d.to_dict() for d in exc.diagnostics],
+    }
 
 
 def _other_subjects(prefetch: Mapping[str, Any], patient_id: str) -> list[str]:
@@ -190,7 +204,11 @@ def _other_subjects(prefetch: Mapping[str, Any], patient_id: str) -> list[str]:
                 continue
             for field in ("subject", "patient"):
                 ref = resource.get(field)
-                if isinstance(ref, Mapping) and isinstance(ref.get("reference"), str) and ref["reference"] not in wanted:
+                if (
+                    isinstance(ref, Mapping)
+                    and isinstance(ref.get("reference"), str)
+                    and ref["reference"] not in wanted
+                ):
                     found.append(f"{path}.{field}.reference")
     return found
 
@@ -214,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         engine = riskengine.Engine.from_paths(args.rulesets, backend=args.backend)
     except riskengine.RiskEngineError as exc:
-        write_frame(stdout, {"ok": False, "ready": False, "diagnostics": [d.to_dict() for d in exc.diagnostics]})
+        write_frame(
+            stdout, {"ok": False, "ready": False, "diagnostics": [d.to_dict() for d in exc.diagnostics]}
+        )
         return 2
     os.environ["RISKENGINE_CACHE_DIR"] = ""  # from here on, no parse is kept on disk
     worker = Worker(engine, args.jurisdiction)
