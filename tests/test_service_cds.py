@@ -361,3 +361,49 @@ def test_refuses_to_listen_beyond_loopback_without_auth(tmp_path: Path) -> None:
                          cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 2
     assert "not a loopback address" in run.stderr and "--insecure" in run.stderr
+
+
+def test_jwks_fetched_from_a_url_and_kept_input_is_masked(tmp_path: Path, keys: Keys) -> None:
+    """A client's keys can come from its JWKS URL (here a loopback server); with keep_input the
+    decision log holds the hook request with identifiers masked."""
+    import http.server
+    import threading
+
+    jwks = keys.jwks.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    keyserver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=keyserver.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = Server(tmp_path)
+        jwks_url = f"http://127.0.0.1:{keyserver.server_address[1]}/jwks.json"
+        server.config.update({"service_url": server.url, "auth": {"cds_clients": [{"iss": ISSUER, "jwks_url": jwks_url}]},
+                              "decision_log": {"path": str(tmp_path / "d.jsonl"), "keep_input": True}})  # fmt: skip
+        server.start()
+        try:
+            patient, prefetch = prefetch_of(load_bundle("england-parkrun"))
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                answer = call(client, server, keys, hook_call(prefetch, patient))
+            assert answer.status_code == 200, answer.text
+        finally:
+            assert server.stop() == 0
+    finally:
+        keyserver.shutdown()
+        keyserver.server_close()
+    entries = [json.loads(line) for line in (tmp_path / "d.jsonl").read_text(encoding="utf-8").splitlines()]
+    kept = entries[-1]["input"]
+    assert kept["context"]["patientId"] == "[masked]"
+    assert kept["prefetch"]["patient"]["name"] == "[masked]"
+    assert kept["prefetch"]["patient"]["identifier"] == "[masked]"
+    assert kept["prefetch"]["carePlans"]["entry"][0]["resource"]["resourceType"] == "CarePlan"
+    assert "9990000000" not in (tmp_path / "d.jsonl").read_text(encoding="utf-8")
