@@ -35,6 +35,7 @@ from riskengine.errors import (
     diagnostics_json,
     diagnostics_text,
 )
+from riskengine.files import write_file_atomically
 from riskengine.read.proposal_files import (
     load_proposal,
     parse_proposal,
@@ -91,4 +92,5 @@ __all__ = [
     "rule_tests_json",
     "rule_tests_text",
     "run_rule_tests",
+    "write_file_atomically",
 ]

@@ -46,6 +46,7 @@ from riskengine import (
     rule_tests_json,
     rule_tests_text,
     run_rule_tests,
+    write_file_atomically,
 )
 
 __all__ = ["main"]
@@ -232,15 +233,7 @@ def _ecomap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     proposal = load_proposal(args.file)
     evaluation = Engine.from_paths(args.rulesets, backend=args.backend).evaluate(proposal)
-    svg = render_ecomap(proposal, evaluation)
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    try:
-        tmp.write_text(svg, encoding="utf-8")
-        tmp.replace(args.output)  # never leave a half-written picture over a good one
-    except OSError as exc:
-        raise RiskEngineError(
-            [Diagnostic(Location(str(args.output)), "unwritable", "", exc.strerror or str(exc))]
-        ) from None
+    write_file_atomically(args.output, render_ecomap(proposal, evaluation))
     out.write(f"wrote {args.output}\n")
     return EXIT_OK
 

@@ -28,7 +28,9 @@ from .paths import SCENARIO_PROPOSALS
 PARKRUN = SCENARIO_PROPOSALS / "parkrun-with-a-friend.yaml"
 
 
-def _ruleset(tmp_path: Path, *conditions: Any, any_group: bool = False, name: str = "edge", for_each: str | None = None) -> Path:
+def _ruleset(
+    tmp_path: Path, *conditions: Any, any_group: bool = False, name: str = "edge", for_each: str | None = None
+) -> Path:
     """A one-rule overlay whose `when` holds ``conditions`` (or one `any` group of them)."""
     when = [{"any": list(conditions)}] if any_group else list(conditions)
     doc = {
@@ -98,7 +100,10 @@ class TestRefusedAtLoad:
         wide = {"proposal.categories": {"includes_any": [f"c{i}" for i in range(70)]}}
         path = _ruleset(tmp_path, wide)
         done = subprocess.run(
-            [sys.executable, "-m", "riskengine", "validate", str(path)], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "riskengine", "validate", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 2 and "too-wide" in done.stderr
 
@@ -132,7 +137,11 @@ class TestRunBackstop:
             """
         )
         done = subprocess.run(
-            [sys.executable, "-c", script, str(PARKRUN)], capture_output=True, text=True, check=False, timeout=300
+            [sys.executable, "-c", script, str(PARKRUN)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
         assert done.returncode == 0, (done.returncode, done.stderr[-1000:])
         assert done.stdout.startswith("refused:")
@@ -149,19 +158,34 @@ _LENGTHS = st.sampled_from([1, 255, 256, 65_535, 65_536, 70_000, MAX_VALUE_CHARS
 
 def _proposals() -> list[dict[str, Any]]:
     base = yaml.safe_load(PARKRUN.read_text(encoding="utf-8"))
-    counts = [dict(base, proposal={**base["proposal"], "concerns": [{"kind": "other", "text": "t"}] * n}) for n in (0, 3)]
+    counts = [
+        dict(base, proposal={**base["proposal"], "concerns": [{"kind": "other", "text": "t"}] * n})
+        for n in (0, 3)
+    ]
     return counts
 
 
 class TestEnvelopeProperty:
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-    @given(number=_NUMBERS, op=st.sampled_from(["at_least", "at_most", "more_than", "less_than", "is", "is_not"]))
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        number=_NUMBERS, op=st.sampled_from(["at_least", "at_most", "more_than", "less_than", "is", "is_not"])
+    )
     def test_numbers_load_only_where_both_backends_agree(self, tmp_path: Path, number: Any, op: str) -> None:
         self._agree_or_refused(tmp_path, {"proposal.concerns_count": {op: number}})
 
-    @settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=16,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(length=_LENGTHS, field=st.sampled_from(["mitigation.owner", "proposal.goal"]))
-    def test_long_strings_load_only_where_both_backends_agree(self, tmp_path: Path, length: int, field: str) -> None:
+    def test_long_strings_load_only_where_both_backends_agree(
+        self, tmp_path: Path, length: int, field: str
+    ) -> None:
         value = "a" * length
         if field == "proposal.goal":
             self._agree_or_refused(tmp_path, {field: {"mentions": value}})
@@ -190,3 +214,40 @@ class TestProposalEdges:
         with pytest.raises(InputError) as caught:
             proposal_from_data(doc)
         assert any(d.field == "network[0].known_for_months" for d in caught.value.diagnostics)
+
+
+class TestReloading:
+    """Reloading changed rulesets leaked about 8.1 MiB and 8 durable rulesets each time."""
+
+    def _engines(self, tmp_path: Path, count: int, first: int = 0) -> list[Engine]:
+        """Engines over one-rule rulesets that differ, so each is a new program."""
+        return [
+            Engine.from_paths(
+                [_ruleset(tmp_path, {"proposal.concerns_count": {"at_least": n}}, name=f"r{n}")],
+                backend="durable",
+            )
+            for n in range(first, first + count)
+        ]
+
+    def test_old_programs_are_freed_and_still_work(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from riskengine.run.backends import durable
+
+        monkeypatch.setattr(durable, "MAX_PROGRAMS", 3)
+        engines = self._engines(tmp_path, 6)
+        proposal = proposal_from_data(_proposals()[1])  # three concerns
+        fired = [bool(e.fire(proposal)[1]) for e in engines]  # the first three were freed, then rebuilt
+        assert fired == [True, True, True, True, False, False]
+        assert len(durable._REGISTRY.programs) <= 3
+
+    def test_a_process_that_keeps_reloading_is_stopped_with_a_clear_message(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from riskengine import BackendError
+        from riskengine.run.backends import durable
+
+        monkeypatch.setattr(durable, "MAX_COMPILED_RULES", durable._REGISTRY.compiled_rules + 2)
+        self._engines(tmp_path, 2)
+        with pytest.raises(BackendError, match="start a fresh process"):
+            self._engines(tmp_path, 1, first=2)

@@ -20,6 +20,7 @@ PACKAGE = ROOT / "riskengine"
 LAYERS: dict[str, int] = {
     "riskengine.errors": 0,
     "riskengine.version": 0,
+    "riskengine.files": 0,
     "riskengine.documents": 1,
     "riskengine.read": 2,
     "riskengine.rules": 3,

@@ -52,6 +52,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import durable_rules_engine as dre
@@ -72,13 +73,27 @@ from riskengine.run.backends.durable_compile import (
 )
 from riskengine.run.facts import FactSet
 
-__all__ = ["MAX_PAYLOAD_BYTES", "MAX_RETIRED", "DurableBackend", "compile_program"]
+__all__ = [
+    "MAX_COMPILED_RULES",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_PROGRAMS",
+    "MAX_RETIRED",
+    "DurableBackend",
+    "compile_program",
+]
 
 MAX_RETIRED = 8  # rulesets given up after failures before the backend refuses to go on
 # The facts one shard's run may carry. durable-rules crashed the process (in
 # getNextResultInState) on a fact of about 16 MiB; the proposal limits keep real facts far
 # below this, and this backstop turns anything that slips through into an error, not a crash.
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+# Compiled programs kept at once (an engine has two); the least recently run are freed.
+MAX_PROGRAMS = 16
+# Rules one process may compile in its life. durable-rules does not return all the memory of
+# a deleted ruleset (about 3 MiB stays for each reload of the shipped 450 rules), so a process
+# that keeps reloading changed rulesets is stopped with a clear message instead of growing
+# without bound (this allows about 64 such reloads): a long-lived service recycles workers.
+MAX_COMPILED_RULES = 30_000
 
 
 class _Registry:
@@ -86,9 +101,10 @@ class _Registry:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.programs: dict[str, Compiled] = {}
+        self.programs: OrderedDict[str, Compiled] = OrderedDict()  # least recently used first
         self.handles: dict[str, int] = {}  # shard name -> its live durable ruleset
         self.retired = 0  # rulesets given up after a failure
+        self.compiled_rules = 0  # rules compiled in this process
 
 
 _REGISTRY = _Registry()
@@ -166,7 +182,16 @@ def _payload(shard: Shard, batch: list[dict[str, Any]], found: dict[tuple[int, s
 def _compiled(program: Program) -> Compiled:
     """The program's shards and their index, built (and limits checked) once per process."""
     compiled = _REGISTRY.programs.get(program.fingerprint)
-    if compiled is None:
+    if compiled is not None:
+        _REGISTRY.programs.move_to_end(program.fingerprint)
+    else:
+        if _REGISTRY.compiled_rules + len(program.rules) > MAX_COMPILED_RULES:
+            raise BackendError(
+                f"this process has already compiled {_REGISTRY.compiled_rules:,} rules on durable-rules, "
+                "which does not return all their memory: start a fresh process to load changed "
+                "rulesets again, or use the reference backend"
+            )
+        _REGISTRY.compiled_rules += len(program.rules)
         definitions = {r.index: rule_definition(r.scope, r.case_tests, r.item_tests) for r in program.rules}
         shards = [
             shard_of(f"riskengine_{program.fingerprint[:12]}_{n}", members, opened_by, definitions)
@@ -182,7 +207,27 @@ def _compiled(program: Program) -> Compiled:
             tuple(i for i, shard in enumerate(shards) if not shard.opened_by),
             {key: tuple(found) for key, found in opened.items()},
         )
+        while len(_REGISTRY.programs) > MAX_PROGRAMS:
+            _evict(_REGISTRY.programs.popitem(last=False)[1])
     return compiled
+
+
+def _evict(compiled: Compiled) -> None:
+    """Free the durable rulesets of a program no engine has run for longest.
+
+    Reloading changed rulesets in one process made a new program each time and kept every
+    old one (about 8 MiB and 8 durable rulesets a reload). Only rulesets whose session has
+    run are ever live here (creation is lazy and a failed one is retired, never deleted),
+    so deleting them is safe; an engine that still holds the program recompiles it on its
+    next run.
+    """
+    for shard in compiled.shards:
+        handle = _REGISTRY.handles.pop(shard.name, None)
+        if handle is not None:
+            try:
+                dre.delete_ruleset(handle)
+            except _FAILURES as exc:
+                raise _failed("freeing rules no longer used", exc) from exc
 
 
 def compile_program(program: Program) -> dict[str, dict[str, dict[str, Any]]]:

@@ -1,0 +1,61 @@
+"""Writing output files safely: never through a path someone else prepared.
+
+An output is written to a new temporary file created exclusively (``O_EXCL``, a random name)
+in the target's own folder, flushed to disk, and renamed over the target, so a reader sees
+the old file or the new one, never half of one; a symbolic link planted at the target is
+refused rather than followed. The eco-map, the facilitator pack and the decision log use it.
+
+May import: :mod:`riskengine.errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+from riskengine.errors import Diagnostic, Location, RiskEngineError
+
+__all__ = ["write_file_atomically"]
+
+
+def write_file_atomically(target: Path | str, data: str | bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` (text is UTF-8) to ``target`` atomically; raise a located error if it cannot."""
+    path = Path(target)
+    if path.is_symlink():
+        _refuse(path, "unsafe-path", "is a symbolic link: riskengine does not write through links")
+    if path.exists() and not path.is_file():
+        _refuse(path, "unsafe-path", "exists and is not a regular file")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        _refuse(path, "unwritable", exc.strerror or str(exc))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        _refuse(path, "unwritable", exc.strerror or str(exc))
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (where the platform allows opening a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _refuse(path: Path, code: str, message: str) -> NoReturn:
+    raise RiskEngineError([Diagnostic(Location(str(path)), code, "", message)])

@@ -1,0 +1,64 @@
+"""Abuse on the ruleset side: each hostile ruleset is refused with a located error, in bounded
+time and memory, in a process of its own (a crash or a runaway would fail the test, not CI)."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+MEMORY = 1024 * 1024 * 1024  # 1 GiB of address space for the whole process
+CPU_SECONDS = 60
+
+HEAD = "id: abuse\nversion: 1.0.0\ntitle: abuse\nsources:\n  - id: s\n    title: t\nrules:\n"
+
+
+def _rule(condition: str) -> str:
+    return f"  - id: abuse.rule\n    source: s\n    because: x\n    when:\n{condition}    then:\n      benefit: b\n"
+
+
+CASES: dict[str, Callable[[], str]] = {
+    "infinite threshold": lambda: HEAD + _rule("      - proposal.concerns_count: {at_least: .inf}\n"),
+    "minus infinity": lambda: HEAD + _rule("      - proposal.concerns_count: {at_most: -.inf}\n"),
+    "not a number": lambda: HEAD + _rule("      - proposal.concerns_count: {is: .nan}\n"),
+    "integer beyond 64 bits": lambda: (
+        HEAD + _rule(f"      - proposal.concerns_count: {{at_least: {2**80}}}\n")
+    ),
+    "exponent float": lambda: HEAD + _rule("      - proposal.concerns_count: {at_least: 1.0e+20}\n"),
+    "70,000-character term": lambda: HEAD + _rule(f"      - proposal.goal: {{mentions: {'a' * 70_000}}}\n"),
+    "3,000 conditions": lambda: (
+        HEAD + _rule("".join(f"      - proposal.concerns_count: {{at_least: {i}}}\n" for i in range(3000)))
+    ),
+    "3,000 alternatives": lambda: (
+        HEAD
+        + _rule(
+            "      - any:\n"
+            + "".join(f"          - proposal.concerns_count: {{at_least: {i}}}\n" for i in range(3000))
+        )
+    ),
+    "10,000-deep nesting": lambda: HEAD.replace("rules:\n", "rules: " + "[" * 10_000 + "]" * 10_000 + "\n"),
+    "random bytes": lambda: bytes(range(256)).decode("latin-1") * 40,
+}
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_hostile_ruleset_is_refused_with_a_located_error(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "abuse.yaml"
+    path.write_text(CASES[name](), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "riskengine", "validate", str(path)],
+        capture_output=True, text=True, check=False, timeout=120, preexec_fn=_limits,
+    )  # fmt: skip
+    assert done.returncode == 2, (done.returncode, done.stderr[-500:])
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"{path}:") and ": error[" in first, first
+    assert "Traceback" not in done.stderr and len(done.stderr) < 20_000
