@@ -303,14 +303,16 @@ def test_malformed_credentials_are_refused(client: httpx.Client, case: str) -> N
     assert answer.headers["www-authenticate"].startswith("Bearer")
 
 
+# Times are seconds from now, resolved when each test runs (not at import: a long run would
+# otherwise turn "too old" into "expired").
 JWT_REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "unknown issuer": ({"iss": "https://stranger.example.test"}, "unknown-issuer"),
     "signed by another key": ({"key": "stranger"}, "jwt-signature"),
     "symmetric algorithm": ({"algorithm": "HS256", "key": "secret-secret-secret-secret-secret!"}, "bad-jwt-algorithm"),
     "wrong audience": ({"aud": "https://elsewhere.example.test/cds-services/x"}, "jwt-audience"),
-    "expired": ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 3700}, "jwt-expired"),
-    "issued in the future": ({"iat": int(time.time()) + 3600, "exp": int(time.time()) + 3700}, "jwt-not-yet-valid"),
-    "too old": ({"iat": int(time.time()) - 3000, "exp": int(time.time()) + 60}, "jwt-too-old"),
+    "expired": ({"exp": -3600, "iat": -3700}, "jwt-expired"),
+    "issued in the future": ({"iat": 3600, "exp": 3700}, "jwt-not-yet-valid"),
+    "too old": ({"iat": -3000, "exp": 60}, "jwt-too-old"),
     "no jti": ({"jti": None}, "jwt-claim-missing"),
     "no exp": ({"exp": None}, "jwt-claim-missing"),
     "unknown kid": ({"headers": {"kid": "nope"}}, "unknown-key"),
@@ -321,6 +323,10 @@ JWT_REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
 def test_each_bad_jwt_is_refused(client: httpx.Client, server: Server, keys: Keys, case: str) -> None:
     changes, code = JWT_REFUSALS[case]
     changes = dict(changes)
+    now = int(time.time())
+    for claim in ("exp", "iat"):
+        if isinstance(changes.get(claim), int):
+            changes[claim] = now + changes[claim]
     if changes.get("key") == "stranger":
         changes["key"] = keys.stranger
     answer = call(client, server, keys, hook_call(None), **changes)
