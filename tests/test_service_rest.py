@@ -20,7 +20,8 @@ PROPOSALS = sorted((ROOT / "scenarios" / "proposals").glob("*.yaml"))
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("rest")
-    config = {"workers": 2, "decision_log": {"path": str(workdir / "decisions.jsonl")}, "max_body_bytes": 200_000}
+    config = {"workers": 2, "decision_log": {"path": str(workdir / "decisions.jsonl")}, "max_body_bytes": 200_000,
+              "max_batch_bytes": 4_000_000}
     server = Server(workdir, config).start()
     yield server
     assert server.stop() == 0, server.stderr()
@@ -148,14 +149,15 @@ def test_unknown_route_and_method_are_problems(client: httpx.Client) -> None:
 def test_batch_streams_one_line_per_proposal_and_goes_on_after_a_bad_one(client: httpx.Client) -> None:
     good = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in PROPOSALS[:3]]
     lines = [json.dumps(good[0], default=str), "{not json", json.dumps({**good[1], "jurisdiction": "mars"}, default=str),
-             "", json.dumps(good[2], default=str)]  # fmt: skip
-    body = ("\n".join(lines) + "\n").encode()
+             "", json.dumps(good[2], default=str), '{"id": "\xff"}']  # fmt: skip
+    body = ("\n".join(lines) + "\n").encode().replace(b"\xc3\xbf", b"\xff")  # the last line is not UTF-8
     with client.stream("POST", "/v1/evaluations:batch", content=body,
                        headers={"content-type": "application/x-ndjson"}) as answer:  # fmt: skip
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("application/x-ndjson")
         out = [json.loads(line) for line in answer.iter_lines() if line]
-    assert [o["input"] for o in out] == ["request:1", "request:2", "request:3", "request:5"]
+    assert [o["input"] for o in out] == ["request:1", "request:2", "request:3", "request:5", "request:6"]
+    assert out[4]["errors"][0]["code"] == "bad-encoding"
     assert "evaluation" in out[0] and out[0]["id"] == good[0]["id"]
     assert out[1]["errors"][0]["code"] == "json-syntax"
     assert out[2]["id"] == good[1]["id"] and out[2]["errors"][0]["pointer"] == "/jurisdiction"
@@ -170,6 +172,47 @@ def test_batch_of_many_lines_keeps_order(client: httpx.Client) -> None:
                          headers={"content-type": "application/x-ndjson"})  # fmt: skip
     ids = [json.loads(line)["id"] for line in answer.text.splitlines()]
     assert ids == [f"prop-{i}" for i in range(60)]
+
+
+def test_batch_answers_stay_in_input_order_with_errors_between(client: httpx.Client) -> None:
+    data = yaml.safe_load(PARKRUN.read_text(encoding="utf-8"))
+    lines = [json.dumps({**data, "id": f"p-{i}"}, default=str) if i % 3 else "[1," for i in range(40)]
+    answer = client.post("/v1/evaluations:batch", content="\n".join(lines).encode(),
+                         headers={"content-type": "application/x-ndjson"})  # fmt: skip
+    out = [json.loads(x) for x in answer.text.splitlines()]
+    assert [o["input"] for o in out] == [f"request:{i + 1}" for i in range(40)]
+    assert [("errors" in o) for o in out] == [i % 3 == 0 for i in range(40)]
+
+
+def test_a_large_batch_sent_whole_before_reading_does_not_deadlock(client: httpx.Client) -> None:
+    """httpx sends the whole body before it reads: the server reads ahead, so output (about ten
+    times the input) never waits on a client that is still sending."""
+    data = yaml.safe_load(PARKRUN.read_text(encoding="utf-8"))
+    lines = [json.dumps({**data, "id": f"big-{i}"}, default=str) for i in range(500)]
+    body = ("\n".join(lines) + "\n").encode()
+    assert len(body) < 4_000_000
+    answer = client.post("/v1/evaluations:batch", content=body, headers={"content-type": "application/x-ndjson"},
+                         timeout=240)  # fmt: skip
+    out = answer.text.splitlines()
+    assert len(out) == 500 and len(answer.content) > 10 * 1024 * 1024
+    assert all('"evaluation":' in line[:300] for line in out)
+
+
+def test_a_batch_over_the_size_limit(client: httpx.Client) -> None:
+    line = json.dumps(yaml.safe_load(PARKRUN.read_text(encoding="utf-8")), default=str).encode() + b"\n"
+    body = line * (4_000_000 // len(line) + 2)
+    declared = client.post("/v1/evaluations:batch", content=body, headers={"content-type": "application/x-ndjson"})
+    problem(declared, 413)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the lines past the limit get one error line
+        for _ in range(4_000_000 // len(line) + 2):
+            yield line
+
+    streamed = client.post("/v1/evaluations:batch", content=chunks(), headers={"content-type": "application/x-ndjson"},
+                           timeout=240)  # fmt: skip
+    out = [json.loads(x) for x in streamed.text.splitlines()]
+    assert "evaluation" in out[0] and out[-1]["errors"][0]["code"] == "unreadable-line"
+    assert "batch is over" in out[-1]["errors"][0]["message"]
 
 
 def test_rulesets_lists_ids_versions_hashes_and_origins(client: httpx.Client) -> None:

@@ -477,7 +477,7 @@ def _rest_routes(app: FastAPI, state: State) -> None:
                 "description": "One result line per input line",
                 "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
             },
-            **_problems(401, 415, 503),
+            **_problems(401, 413, 415, 503),
         },
         openapi_extra={
             "requestBody": {
@@ -493,6 +493,9 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         media = _media(request)
         if media not in _NDJSON_TYPES:
             raise _unsupported(media, _NDJSON_TYPES)
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > config.max_batch_bytes:
+            raise _too_large(config.max_batch_bytes)
         if not state.pool.ready and state.pool.loaded == 0:
             raise _unavailable(PoolBusy("no worker is loaded yet", retry_after=2))
         return _Ndjson(_batch_lines(state, request))
@@ -551,56 +554,100 @@ def _rest_routes(app: FastAPI, state: State) -> None:
 
 
 async def _batch_lines(state: State, request: Request) -> AsyncIterator[str]:
-    """Read the body line by line, evaluate in chunks on the pool, yield results in order."""
+    """Read the body line by line, evaluate in chunks on the pool, yield results in order.
+
+    The body is read by a task of its own, ahead of the answers, into memory (at most
+    ``max_batch_bytes``): a client that sends its whole body before reading (most do) must not
+    be left waiting on a server that is waiting for it to read.
+    """
     pending: deque[Awaitable[list[str]]] = deque()
     in_flight = state.config.batch_in_flight
-    limit = state.config.max_body_bytes
-
-    async def run(chunk: list[tuple[int, str, bytes]]) -> list[str]:
-        message = {"op": "batch", "source": "request", "lines": [[n, text] for n, text, _ in chunk]}
-        try:
-            reply = await state.pool.call(message)
-        except WorkerLost as exc:
-            return [
-                _batch_error(n, "worker-lost", f"{exc.reason}; this line was not evaluated")
-                for n, _, _ in chunk
-            ]
-        if not reply.get("ok"):
-            return [_batch_error(n, "internal", str(reply.get("detail"))) for n, _, _ in chunk]
-        lines: list[str] = reply["lines"]
-        for (_, _, raw), out in zip(chunk, lines, strict=True):
-            if '"evaluation":' in out[:200]:
-                await state.record({"kind": "evaluation", "route": "/v1/evaluations:batch",
-                                    "evaluation_id": str(uuid.uuid4()), "hook_instance": None,
-                                    **state.set_fields(), "output_sha256": hashlib.sha256(out.encode()).hexdigest()},
-                                   raw)  # fmt: skip
-        return lines
-
-    chunk: list[tuple[int, str, bytes]] = []
-    async for number, raw in _split_lines(request, limit):
-        if raw is None:
-            chunk_done = [_batch_error(number, "line-too-long", f"the line is over {limit} bytes")]
-            pending.append(_done(chunk_done))
-            continue
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            pending.append(_done([_batch_error(number, "bad-encoding", "the line is not UTF-8")]))
-            continue
-        chunk.append((number, text, raw))
-        if len(chunk) >= _BATCH_CHUNK:
-            pending.append(asyncio.ensure_future(run(chunk)))
-            chunk = []
-        while len(pending) >= in_flight:
+    lines_in: asyncio.Queue[tuple[int, bytes | None, str | None] | None] = asyncio.Queue()
+    reader = asyncio.ensure_future(_read_ahead(request, state.config, lines_in))
+    try:
+        chunk: list[tuple[int, str, bytes]] = []
+        while (item := await lines_in.get()) is not None:
+            number, raw, problem = item
+            text = None
+            if raw is not None:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    problem = "the line is not UTF-8"
+            if text is None or raw is None:
+                if chunk:  # the lines before this one go first: answers stay in input order
+                    pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
+                    chunk = []
+                code = "bad-encoding" if raw is not None else "unreadable-line"
+                pending.append(_done([_batch_error(number, code, problem or "")]))
+            else:
+                chunk.append((number, text, raw))
+            if len(chunk) >= _BATCH_CHUNK or (chunk and lines_in.empty()):
+                pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
+                chunk = []
+            while len(pending) >= in_flight:
+                for line in await pending.popleft():
+                    yield line
+        if chunk:
+            pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
+        while pending:
             for line in await pending.popleft():
                 yield line
-    if chunk:
-        pending.append(asyncio.ensure_future(run(chunk)))
-    while pending:
-        for line in await pending.popleft():
-            yield line
+    finally:
+        reader.cancel()
+        for task in pending:
+            if isinstance(task, asyncio.Future):
+                task.cancel()
+
+
+async def _read_ahead(
+    request: Request, config: ServiceConfig, out: asyncio.Queue[tuple[int, bytes | None, str | None] | None]
+) -> None:
+    """Put each non-blank line on ``out`` as it arrives; None at the end (or past the size limit)."""
+    total = 0
+    try:
+        async for number, raw in _split_lines(request, config.max_body_bytes):
+            if raw is None:
+                out.put_nowait((number, None, f"the line is over {config.max_body_bytes} bytes"))
+                continue
+            total += len(raw) + 1
+            if total > config.max_batch_bytes:
+                message = f"the batch is over {config.max_batch_bytes} bytes: this line and the rest were not read"
+                out.put_nowait((number, None, message))
+                return
+            if raw.strip():
+                out.put_nowait((number, raw, None))
+    except Exception as exc:  # the client went away mid-body, say
+        out.put_nowait((0, None, f"the body could not be read to the end: {type(exc).__name__}"))
+    finally:
+        out.put_nowait(None)
+
+
+async def _batch_chunk(state: State, chunk: list[tuple[int, str, bytes]]) -> list[str]:
+    """Evaluate a few lines on one worker; log each evaluated line (one group commit for all)."""
+    message = {"op": "batch", "source": "request", "lines": [[n, text] for n, text, _ in chunk]}
+    try:
+        reply = await state.pool.call(message)
+    except WorkerLost as exc:
+        return [_batch_error(n, "worker-lost", f"{exc.reason}; this line was not evaluated") for n, _, _ in chunk]
+    if not reply.get("ok"):
+        return [_batch_error(n, "internal", str(reply.get("detail"))) for n, _, _ in chunk]
+    lines: list[str] = reply["lines"]
+    evaluated = [(n, raw, out) for (n, _, raw), out in zip(chunk, lines, strict=True) if '"evaluation":' in out[:300]]
+    entries = [
+        state.record({"kind": "evaluation", "route": "/v1/evaluations:batch", "evaluation_id": str(uuid.uuid4()),
+                      "hook_instance": None, "line": n, **state.set_fields(),
+                      "output_sha256": hashlib.sha256(out.encode()).hexdigest()}, raw)  # fmt: skip
+        for n, raw, out in evaluated
+    ]
+    results = await asyncio.gather(*entries, return_exceptions=True)
+    failed = {n for (n, _, _), result in zip(evaluated, results, strict=True) if isinstance(result, BaseException)}
+    return [
+        _batch_error(n, "decision-log-unavailable", "the decision could not be recorded, so no answer is given")
+        if n in failed
+        else out
+        for (n, _, _), out in zip(chunk, lines, strict=True)
+    ]
 
 
 def _done(lines: list[str]) -> asyncio.Future[list[str]]:
