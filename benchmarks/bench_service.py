@@ -146,6 +146,11 @@ def batch(server: Server, lines: int) -> dict[str, Any]:
     return {"lines": lines, "evaluated": out, "per_second": round(out / elapsed, 1)}
 
 
+def _note(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    print(f"{name}: {json.dumps(result)}", file=sys.stderr, flush=True)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -166,13 +171,13 @@ def main() -> int:
             results: dict[str, Any] = {"workers": args.workers, "connections": args.connections,
                                        "decision_log": args.decision_log}  # fmt: skip
             if "rest" in only:
-                results["rest"] = rest(server, n, args.connections)
+                results["rest"] = _note("rest", rest(server, n, args.connections))
             if "cds" in only:
-                results["cds"] = cds(server, max(n // 4, 500), args.connections)
+                results["cds"] = _note("cds", cds(server, max(n // 4, 500), args.connections))
             if "batch" in only:
-                results["batch"] = batch(server, 2_000 if args.quick else 10_000)
+                results["batch"] = _note("batch", batch(server, 2_000 if args.quick else 10_000))
             if "soak" in only:
-                results["soak"] = soak(server, 20_000 if args.quick else 100_000, args.connections)
+                results["soak"] = _note("soak", soak(server, 20_000 if args.quick else 100_000, args.connections))
         finally:
             server.stop()
     print(json.dumps(results, indent=2))

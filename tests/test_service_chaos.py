@@ -150,3 +150,23 @@ def test_decision_log_survives_sigkill_of_the_server_under_load(tmp_path: Path) 
 def _verify(log: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "riskengine.cli", "log", "verify", str(log)], cwd=ROOT,
                           capture_output=True, text=True)  # fmt: skip
+
+
+def test_serve_with_broken_rulesets_exits_2_naming_each_problem(tmp_path: Path) -> None:
+    """Workers report the ruleset errors they hit at load; the server prints them located and exits 2."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "conditions.yaml").write_bytes((ROOT / "tests" / "fixtures" / "bad" / "rulesets" / "conditions.yaml").read_bytes())
+    server = Server(tmp_path, {"workers": 1, "rulesets": [str(rules)]}).start(wait=False)
+    assert server.process is not None
+    assert server.process.wait(90) == 2
+    assert "conditions.yaml:" in server.stderr() and "could not load the rulesets" in server.stderr()
+
+
+def test_a_second_server_on_the_same_decision_log_is_refused(tmp_path: Path) -> None:
+    log = {"decision_log": {"path": str(tmp_path / "d.jsonl")}}
+    with running(tmp_path, {"workers": 1, **log}):
+        second = Server(tmp_path, {"workers": 1, **log}).start(wait=False)
+        assert second.process is not None
+        assert second.process.wait(90) == 2
+        assert "in use by another riskengine serve" in second.stderr()

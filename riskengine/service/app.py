@@ -38,7 +38,7 @@ from .decisionlog import DecisionLog, mask
 from .pool import Pool, PoolBusy, WorkerLost
 from .problems import PROBLEM_JSON, ProblemError, diagnostics_from, status_for
 
-__all__ = ["SERVICE_ID", "create_app"]
+__all__ = ["SERVICE_ID", "StartupError", "create_app"]
 
 SERVICE_ID = "riskengine-plan-review"
 ServiceId = Literal["riskengine-plan-review"]
@@ -118,6 +118,39 @@ class State:
         self.verifier = CdsVerifier(config.auth) if config.auth.cds else None
         self.reports = Reports(config.report_ttl_seconds, config.report_store_max)
         self.base_url = config.base_url()
+        self.started = False
+
+    async def startup(self) -> None:
+        """Start the workers and open the decision log (once); raise StartupError saying why not."""
+        from .decisionlog import DecisionLogError
+        from .pool import PoolStartError
+
+        if self.started:
+            return
+        try:
+            await self.pool.start()
+        except PoolStartError as exc:
+            lines = [_render_diagnostic(d) for d in exc.diagnostics]
+            raise StartupError([*lines, f"riskengine serve: {exc}"]) from None
+        if self.log is not None:
+            try:
+                self.log.open()
+            except DecisionLogError as exc:
+                await self.pool.close()
+                raise StartupError([f"riskengine serve: decision log: {exc}"]) from None
+            info = self.pool.info
+            await self.log.write({"kind": "service-start", "workers": self.config.workers, "backend": info.get("backend"),
+                                  "engine_version": info.get("engine_version"),
+                                  "ruleset_set_sha256": info.get("set_sha256"), "rulesets": info.get("rulesets")})  # fmt: skip
+        self.started = True
+        print(orjson.dumps({"event": "ready", "url": self.base_url, "workers": self.config.workers,
+                            "pids": self.pool.pids()}).decode(), file=sys.stderr, flush=True)  # fmt: skip
+
+    async def shutdown(self) -> None:
+        """Stop the workers and close the decision log."""
+        await self.pool.close()
+        if self.log is not None:
+            self.log.close()
 
     def set_fields(self) -> dict[str, Any]:
         """What every decision log entry says about the rulesets and engine."""
@@ -144,6 +177,21 @@ class State:
             raise ProblemError(503, "decision-log-unavailable", "Service unavailable",
                                "the decision could not be recorded, so no answer is given",
                                headers={"Retry-After": "5"}) from None  # fmt: skip
+
+
+class StartupError(Exception):
+    """The service cannot start; ``lines`` say why (located ruleset problems first)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _render_diagnostic(d: Mapping[str, Any]) -> str:
+    location = riskengine.Location(str(d.get("path", "")), int(d.get("line") or 0), int(d.get("column") or 0))
+    return riskengine.Diagnostic(
+        location, str(d.get("code")), str(d.get("field", "")), str(d.get("message"))
+    ).render()
 
 
 def _loose(raw: bytes) -> Any:
@@ -298,32 +346,11 @@ def create_app(config: ServiceConfig, *, worker_argv: list[str] | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from .pool import PoolStartError
-
-        try:
-            await state.pool.start()
-        except PoolStartError as exc:
-            for d in exc.diagnostics:
-                print(riskengine.Diagnostic(riskengine.Location(str(d.get("path", "")), int(d.get("line") or 0),
-                      int(d.get("column") or 0)), str(d.get("code")), str(d.get("field", "")),
-                      str(d.get("message"))).render(), file=sys.stderr)  # fmt: skip
-            print(f"riskengine serve: {exc}", file=sys.stderr)
-            raise
-        if state.log is not None:
-            state.log.open()
-            info = state.pool.info
-            await state.log.write({"kind": "service-start", "workers": config.workers, "backend": info.get("backend"),
-                                   "engine_version": info.get("engine_version"),
-                                   "ruleset_set_sha256": info.get("set_sha256"),
-                                   "rulesets": info.get("rulesets")})  # fmt: skip
-        print(orjson.dumps({"event": "ready", "url": state.base_url, "workers": config.workers,
-                            "pids": state.pool.pids()}).decode(), file=sys.stderr, flush=True)  # fmt: skip
+        await state.startup()
         try:
             yield
         finally:
-            await state.pool.close()
-            if state.log is not None:
-                state.log.close()
+            await state.shutdown()
 
     app = FastAPI(
         title="riskengine",
@@ -612,7 +639,9 @@ async def _read_ahead(
                 continue
             total += len(raw) + 1
             if total > config.max_batch_bytes:
-                message = f"the batch is over {config.max_batch_bytes} bytes: this line and the rest were not read"
+                message = (
+                    f"the batch is over {config.max_batch_bytes} bytes: this line and the rest were not read"
+                )
                 out.put_nowait((number, None, message))
                 return
             if raw.strip():
@@ -629,21 +658,38 @@ async def _batch_chunk(state: State, chunk: list[tuple[int, str, bytes]]) -> lis
     try:
         reply = await state.pool.call(message)
     except WorkerLost as exc:
-        return [_batch_error(n, "worker-lost", f"{exc.reason}; this line was not evaluated") for n, _, _ in chunk]
+        return [
+            _batch_error(n, "worker-lost", f"{exc.reason}; this line was not evaluated") for n, _, _ in chunk
+        ]
     if not reply.get("ok"):
         return [_batch_error(n, "internal", str(reply.get("detail"))) for n, _, _ in chunk]
     lines: list[str] = reply["lines"]
-    evaluated = [(n, raw, out) for (n, _, raw), out in zip(chunk, lines, strict=True) if '"evaluation":' in out[:300]]
+    evaluated = [
+        (n, raw, out) for (n, _, raw), out in zip(chunk, lines, strict=True) if '"evaluation":' in out[:300]
+    ]
     entries = [
-        state.record({"kind": "evaluation", "route": "/v1/evaluations:batch", "evaluation_id": str(uuid.uuid4()),
-                      "hook_instance": None, "line": n, **state.set_fields(),
-                      "output_sha256": hashlib.sha256(out.encode()).hexdigest()}, raw)  # fmt: skip
+        state.record(
+            {
+                "kind": "evaluation",
+                "route": "/v1/evaluations:batch",
+                "evaluation_id": str(uuid.uuid4()),
+                "hook_instance": None,
+                "line": n,
+                **state.set_fields(),
+                "output_sha256": hashlib.sha256(out.encode()).hexdigest(),
+            },
+            raw,
+        )  # fmt: skip
         for n, raw, out in evaluated
     ]
     results = await asyncio.gather(*entries, return_exceptions=True)
-    failed = {n for (n, _, _), result in zip(evaluated, results, strict=True) if isinstance(result, BaseException)}
+    failed = {
+        n for (n, _, _), result in zip(evaluated, results, strict=True) if isinstance(result, BaseException)
+    }
     return [
-        _batch_error(n, "decision-log-unavailable", "the decision could not be recorded, so no answer is given")
+        _batch_error(
+            n, "decision-log-unavailable", "the decision could not be recorded, so no answer is given"
+        )
         if n in failed
         else out
         for (n, _, _), out in zip(chunk, lines, strict=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = ["register"]
 
@@ -59,26 +59,48 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for problem in problems:
             err.write(f"riskengine serve: {problem}\n")
         return 2
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with these
+    # handlers in place beforehand, that ends in a normal exit (0) instead of death by SIGTERM.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        import uvloop
+
+        return uvloop.run(_run(config, uvicorn, create_app, err))
+    except ImportError:
+        import asyncio
+
+        return asyncio.run(_run(config, uvicorn, create_app, err))
+
+
+async def _run(config: Any, uvicorn: Any, create_app: Any, err: TextIO) -> int:
+    """Start the workers first (so a bad ruleset is a clean exit 2), then serve until signalled."""
+    from .app import StartupError
+
     app = create_app(config)
+    state = app.state.riskengine
+    try:
+        await state.startup()
+    except StartupError as exc:
+        err.write("\n".join(exc.lines) + "\n")
+        return 2
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             host=config.host,
             port=config.port,
-            loop="uvloop",
             http="httptools",
             lifespan="on",
             access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=10,
-        )
+        )  # fmt: skip
     )
-    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with this
-    # handler in place beforehand, that ends in a normal exit (0) instead of death by SIGTERM.
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    signal.signal(signal.SIGINT, lambda *_: None)
-    server.run()
-    return 0 if server.started else 2
+    await server.serve()
+    if not server.started:  # the port could not be bound, say (uvicorn has said why)
+        await state.shutdown()
+        return 2
+    return 0
 
 
 def _verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -115,7 +115,9 @@ class ServiceConfig(_Strict):
     timeout_seconds: float = Field(default=10.0, gt=0)
     recycle_after: int = Field(default=100_000, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="a batch body is read ahead into memory")
+    max_batch_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="a batch body is read ahead into memory"
+    )
     max_queue: int = Field(default=512, ge=1)
     batch_in_flight: int = Field(default=4, ge=1, le=64)
     report_ttl_seconds: int = Field(default=3600, ge=0)
