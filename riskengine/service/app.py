@@ -591,32 +591,28 @@ async def _batch_lines(state: State, request: Request) -> AsyncIterator[str]:
     in_flight = state.config.batch_in_flight
     lines_in: asyncio.Queue[tuple[int, bytes | None, str | None] | None] = asyncio.Queue()
     reader = asyncio.ensure_future(_read_ahead(request, state.config, lines_in))
+    chunk: list[tuple[int, str, bytes]] = []
+
+    def flush() -> None:
+        nonlocal chunk
+        if chunk:
+            pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
+            chunk = []
+
     try:
-        chunk: list[tuple[int, str, bytes]] = []
         while (item := await lines_in.get()) is not None:
-            number, raw, problem = item
-            text = None
-            if raw is not None:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    problem = "the line is not UTF-8"
+            number, text, raw, problem = _classify(item)
             if text is None or raw is None:
-                if chunk:  # the lines before this one go first: answers stay in input order
-                    pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
-                    chunk = []
-                code = "bad-encoding" if raw is not None else "unreadable-line"
-                pending.append(_done([_batch_error(number, code, problem or "")]))
+                flush()  # the lines before this one go first: answers stay in input order
+                pending.append(_done([_batch_error(number, problem[0], problem[1])]))
             else:
                 chunk.append((number, text, raw))
-            if len(chunk) >= _BATCH_CHUNK or (chunk and lines_in.empty()):
-                pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
-                chunk = []
+            if len(chunk) >= _BATCH_CHUNK or lines_in.empty():
+                flush()
             while len(pending) >= in_flight:
                 for line in await pending.popleft():
                     yield line
-        if chunk:
-            pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
+        flush()
         while pending:
             for line in await pending.popleft():
                 yield line
@@ -625,6 +621,19 @@ async def _batch_lines(state: State, request: Request) -> AsyncIterator[str]:
         for task in pending:
             if isinstance(task, asyncio.Future):
                 task.cancel()
+
+
+def _classify(
+    item: tuple[int, bytes | None, str | None],
+) -> tuple[int, str | None, bytes | None, tuple[str, str]]:
+    """(line, text, raw bytes, (code, message)): text is None when the line cannot be evaluated."""
+    number, raw, problem = item
+    if raw is None:
+        return number, None, None, ("unreadable-line", problem or "")
+    try:
+        return number, raw.decode("utf-8"), raw, ("", "")
+    except UnicodeDecodeError:
+        return number, None, raw, ("bad-encoding", "the line is not UTF-8")
 
 
 async def _read_ahead(
@@ -679,7 +688,7 @@ async def _batch_chunk(state: State, chunk: list[tuple[int, str, bytes]]) -> lis
                 "output_sha256": hashlib.sha256(out.encode()).hexdigest(),
             },
             raw,
-        )  # fmt: skip
+        )
         for n, raw, out in evaluated
     ]
     results = await asyncio.gather(*entries, return_exceptions=True)

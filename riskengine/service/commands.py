@@ -94,7 +94,7 @@ async def _run(config: Any, uvicorn: Any, create_app: Any, err: TextIO) -> int:
             access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=10,
-        )  # fmt: skip
+        )
     )
     await server.serve()
     if not server.started:  # the port could not be bound, say (uvicorn has said why)
