@@ -98,6 +98,24 @@ def _rss_mib(server: Server) -> float:
     return round(total / 1024, 1)
 
 
+def in_process(seconds: float = 5.0) -> dict[str, Any]:
+    """The same work in this process with no server (parse the JSON text, evaluate, to_json): the
+    baseline the service's figures are to be read against on a shared machine."""
+    import riskengine
+
+    engine = riskengine.Engine.from_paths()
+    text = json.dumps(yaml.safe_load(PARKRUN.read_text(encoding="utf-8")), default=str)
+    engine.evaluate(riskengine.parse_proposal(text, "request.json"))
+    times: list[float] = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        engine.evaluate(riskengine.parse_proposal(text, "request.json")).to_json()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return {"per_second": round(len(times) / sum(times), 1), "p50_ms": round(times[len(times) // 2] * 1000, 2)}
+
+
 def rest(server: Server, total: int, connections: int) -> dict[str, Any]:
     body = json.dumps(yaml.safe_load(PARKRUN.read_text(encoding="utf-8")), default=str).encode()
     request = _request("/v1/evaluations", body, "application/json")
@@ -159,6 +177,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--decision-log", action="store_true", help="log every decision (fsync each commit)")
+    parser.add_argument("--soak", type=int, default=None, help="requests in the memory soak (default 100,000)")
     args = parser.parse_args()
     only = set(args.only or ("rest", "cds", "soak", "batch"))
     n = args.requests or (5_000 if args.quick else 20_000)
@@ -170,14 +189,16 @@ def main() -> int:
         try:
             results: dict[str, Any] = {"workers": args.workers, "connections": args.connections,
                                        "decision_log": args.decision_log}  # fmt: skip
+            results["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
             if "rest" in only:
+                results["in_process"] = _note("in_process", in_process())
                 results["rest"] = _note("rest", rest(server, n, args.connections))
             if "cds" in only:
-                results["cds"] = _note("cds", cds(server, max(n // 4, 500), args.connections))
+                results["cds"] = _note("cds", cds(server, max(n // 4, 500), min(args.connections, 2)))
             if "batch" in only:
                 results["batch"] = _note("batch", batch(server, 2_000 if args.quick else 10_000))
             if "soak" in only:
-                results["soak"] = _note("soak", soak(server, 20_000 if args.quick else 100_000, args.connections))
+                results["soak"] = _note("soak", soak(server, args.soak or (20_000 if args.quick else 100_000), args.connections))
         finally:
             server.stop()
     print(json.dumps(results, indent=2))

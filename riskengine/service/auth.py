@@ -126,7 +126,6 @@ class CdsVerifier:
     def _decode(
         self, token: str, keys: list[Any], algorithm: str, issuer: str, audience: str
     ) -> dict[str, Any]:
-        last: jwt.PyJWTError | None = None
         for key in keys:
             try:
                 claims: dict[str, Any] = jwt.decode(
@@ -139,8 +138,8 @@ class CdsVerifier:
                     options={"require": ["iss", "aud", "exp", "iat", "jti"]},
                 )
                 return claims
-            except jwt.InvalidSignatureError as exc:
-                last = exc
+            except (jwt.InvalidSignatureError, jwt.InvalidKeyError):
+                continue  # another of the issuer's keys (or key types) may have signed it
             except jwt.ExpiredSignatureError:
                 raise _unauthorised("jwt-expired", "the JWT has expired (exp)") from None
             except jwt.InvalidAudienceError:
@@ -151,7 +150,6 @@ class CdsVerifier:
                 raise _unauthorised("jwt-not-yet-valid", "the JWT's iat or nbf is in the future") from None
             except jwt.PyJWTError as exc:
                 raise _unauthorised("bad-jwt", f"the JWT is not valid: {exc}") from None
-        del last
         raise _unauthorised("jwt-signature", "the JWT's signature does not check against the issuer's keys")
 
     def _fresh(self, claims: dict[str, Any]) -> None:
