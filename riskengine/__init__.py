@@ -45,7 +45,8 @@ from riskengine.read.proposal_files import (
 )
 from riskengine.read.source import Document, read_document
 from riskengine.report.knowledge import CatalogueEntry, knowledge_catalogue
-from riskengine.report.text import evaluation_text
+from riskengine.report.person import render_person
+from riskengine.report.text import evaluation_text, render_text
 from riskengine.rule_tests import TestReport, load_test_file, rule_tests_json, rule_tests_text, run_rule_tests
 from riskengine.rules.loader import RuleBook, load_rulebook
 from riskengine.run.backends.base import BACKENDS
@@ -89,6 +90,8 @@ __all__ = [
     "proposal_warnings",
     "read_document",
     "read_proposal",
+    "render_person",
+    "render_text",
     "rule_tests_json",
     "rule_tests_text",
     "run_rule_tests",

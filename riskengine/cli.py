@@ -35,7 +35,6 @@ from riskengine import (
     __version__,
     diagnostics_json,
     diagnostics_text,
-    evaluation_text,
     knowledge_catalogue,
     load_proposal,
     load_rulebook,
@@ -43,6 +42,8 @@ from riskengine import (
     proposal_warnings,
     read_document,
     read_proposal,
+    render_person,
+    render_text,
     rule_tests_json,
     rule_tests_text,
     run_rule_tests,
@@ -55,12 +56,17 @@ Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 # Each capability adds its own commands: the module's ``register(sub)`` adds subparsers
 # with ``set_defaults(handler=...)``. These modules import nothing heavy at import time
 # (the handler imports its extra's libraries, and says which extra to install if absent).
-CAPABILITY_COMMANDS: tuple[str, ...] = ("riskengine.service.commands",)
+CAPABILITY_COMMANDS: tuple[str, ...] = (
+    "riskengine.fhir.commands",
+    "riskengine.training.commands",
+    "riskengine.service.commands",
+)
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: Proposal.model_json_schema(by_alias=True),
     "evaluation": lambda: Evaluation.model_json_schema(by_alias=True),
     "ruleset": lambda: Ruleset.model_json_schema(by_alias=True),
     "rule-test": lambda: RuleTestFile.model_json_schema(by_alias=True),
+    "scenario": lambda: importlib.import_module("riskengine.training.commands").scenario_schema(),
 }
 
 
@@ -74,7 +80,11 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="evaluate a proposal and print the evaluation")
     evaluate.add_argument("file", type=Path, help="proposal file (YAML or JSON)")
-    _common(evaluate, formats=("json", "text"), default="json")
+    _common(evaluate, formats=("json", "text", "person"), default="json")
+    evaluate.add_argument(
+        "--full", action="store_true",
+        help="with --format text: every section, not only the brief and the questions for today",
+    )  # fmt: skip
     _rulesets(evaluate)
 
     validate = sub.add_parser("validate", help="check rulesets, rule tests and proposals")
@@ -161,7 +171,12 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for warning in warnings:
         err.write(warning.render() + "\n")
     evaluation = engine.evaluate(proposal)
-    out.write(evaluation.to_json() + "\n" if args.format == "json" else evaluation_text(evaluation))
+    if args.format == "json":
+        out.write(evaluation.to_json() + "\n")
+    elif args.format == "person":
+        out.write(render_person(evaluation))
+    else:
+        out.write(render_text(evaluation, full=args.full))
     return EXIT_OK
 
 
@@ -209,6 +224,12 @@ def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]
         if path.name.endswith((".test.yaml", ".test.yml")):
             load_test_file(path)
             counts["rule test files"] += 1
+            return []
+        if path.name.endswith(
+            (".scenario.yaml", ".scenario.yml")
+        ):  # training (riskengine scenario lint says more)
+            importlib.import_module("riskengine.training").load_scenario(path)
+            counts["scenarios"] = counts.get("scenarios", 0) + 1
             return []
         document = read_document(path)
         if isinstance(document.data, dict) and {"rules", "sources"} & document.data.keys():

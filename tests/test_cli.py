@@ -31,13 +31,30 @@ class TestEvaluate:
         assert [p["id"] for p in doc["principles"]] == [f"felton.{i}" for i in range(1, 6)]
 
     def test_text_follows_the_conversation(self) -> None:
-        """The text report's sections come in conversation order."""
+        """The full text report opens with the brief; its sections then come in conversation order."""
+        args = ("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--format", "text", "--full", "--rulesets", str(CORE))
+        code, out, _ = _run(*args)
+        assert code == 0
+        order = ["Start here", "Living your life?", "What the five principles ask", "Tensions to talk through",
+                 "What could help", "What the law and guidance say", "What could go well",
+                 "Who the plan leans on", "Review"]  # fmt: skip
+        positions = [out.index(f"\n{title}\n") for title in order]
+        assert positions == sorted(positions)
+
+    def test_text_is_short_by_default(self) -> None:
+        """Without --full the report is the brief, the questions for today and a line on what --full adds."""
         code, out, _ = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--format", "text", "--rulesets", str(CORE))
         assert code == 0
-        order = ["Living your life?", "What the five principles ask", "Tensions to talk through", "What could help",
-                 "What the law and guidance say", "What could go well", "Who the plan leans on", "Review"]  # fmt: skip
-        positions = [out.index(title) for title in order]
-        assert positions == sorted(positions)
+        assert out.index("Start here") < out.index("Questions for today") < out.index("More with --full")
+        assert "What the five principles ask" not in out and "Who the plan leans on" not in out
+        _, full, _ = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--format", "text", "--full", "--rulesets", str(CORE))
+        assert len(out.split()) < 0.75 * len(full.split())
+
+    def test_person_format_prints_the_persons_copy(self) -> None:
+        """--format person prints the person's own copy: their words, no rule ids."""
+        code, out, _ = _run("evaluate", str(EXAMPLES / "parkrun-full.yaml"), "--format", "person", "--rulesets", str(CORE))
+        assert code == 0
+        assert out.startswith("Your copy") and "felton." not in out and "prm." not in out
 
     def test_backends_give_the_same_document(self) -> None:
         """--backend reference and the default durable backend print the same evaluation."""

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskengine.documents import vocab
 from riskengine.analysis.network import PERSON, build_graph, service_cut_points
 from riskengine.analysis.safety_net import NeedRequest, analyse_safety_net
+from riskengine.documents import vocab
 from riskengine.documents.evaluation import SafetyNet
 from riskengine.documents.proposal import Proposal
 from riskengine.engine import Engine
@@ -86,7 +86,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             "advance_statement": {"exists": True, "information_sharing": [
                 {"with": who, "allowed": False, "note": f"not {who}"} for who in refusals
             ]},
-        },  # fmt: skip
+        },
         proposal={
             "activity": draw(st.sampled_from(["parkrun", "reduce_or_stop_medication", "drinks_with_friends"])),
             "goal": draw(st.sampled_from(["run with m1", "do it together with m2", "get fitter"])),
@@ -94,7 +94,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         plan={"mitigations": [
             {"text": draw(st.sampled_from(["m1 comes with me", "text m3 after", "carry water"])),
              "owner": draw(st.sampled_from([*ids, "person", "duty-team"]))},
-        ]},  # fmt: skip
+        ]},
     )
 
 
@@ -183,7 +183,7 @@ class TestMatching:
 
     def test_rare_contact_matters_for_during_only(self) -> None:
         """Monthly contact is too rare for someone there during, but fine for an ongoing need."""
-        p = model([{"id": "gp", "kind": "gp", **SOLID, "contact": "monthly"}])
+        p = model([{"id": "kw", "kind": "key_worker", **SOLID, "contact": "monthly"}])
         during = analyse_safety_net(p, [NeedRequest("route_back", "during", "x")]).needs[0]
         ongoing = analyse_safety_net(p, [NeedRequest("route_back", "ongoing", "x")]).needs[0]
         assert (during.status, ongoing.status) == ("fragile", "in_place")
@@ -385,3 +385,90 @@ class TestPhaseTwo:
         """Every safety-net rule is fired by a passing case, and both backends agree."""
         report = run_rule_tests([TESTS], rulesets=[RULESET])
         assert report.ok, [r.failures for r in report.results if r.failures] + report.untested
+
+
+class TestTheRecordFillsNeeds:
+    """The safety net reads the record (practitioner review 2026-12, defect 1)."""
+
+    def test_the_crisis_plans_route_back_fills_the_need_so_nobody_carries_it_alone(self) -> None:
+        """A duty line named in the crisis plan holds route back beside the key worker: no single point."""
+        kw = {"id": "kw", "kind": "key_worker", **SOLID}
+        plan = {"crisis_plan": {"exists": True, "route_back": "ring the team's duty worker; the crisis line at night"}}
+        with_plan = analyse_safety_net(model([kw], person=plan), [NeedRequest("route_back", "ongoing", "x")])
+        without = analyse_safety_net(model([kw]), [NeedRequest("route_back", "ongoing", "x")])
+        assert with_plan.needs[0].held_in_record == ("crisis_plan",) and with_plan.needs[0].status == "in_place"
+        assert "only_one" not in with_plan.needs[0].issues and not with_plan.single_points_of_failure
+        assert [s.member for s in without.single_points_of_failure] == ["kw"]  # the same net, no plan: kw alone
+
+    def test_a_route_back_named_with_nobody_on_the_map_is_in_place(self) -> None:
+        plan = {"crisis_plan": {"exists": True, "route_back": "NHS 111, mental health option"}}
+        need = analyse_safety_net(model(person=plan), [NeedRequest("route_back", "ongoing", "x")]).needs[0]
+        assert (need.status, need.filled_by, need.held_in_record) == ("in_place", (), ("crisis_plan",))
+
+    def test_services_the_crisis_plan_names_fill_the_route_back(self) -> None:
+        """The GP is a route back when the plan says 'the GP practice', even if a rule asked only for a helpline."""
+        plan = {"crisis_plan": {"exists": True, "route_back": "book an urgent GP appointment"}}
+        net = analyse_safety_net(
+            model([{"id": "gp", "kind": "gp"}], person=plan), [NeedRequest("route_back", "ongoing", "x", ("helpline",))]
+        )
+        assert net.needs[0].filled_by == ("gp",) and "gp" in net.needs[0].fillable_by
+
+    def test_an_inpatients_ward_is_a_route_back_and_checks_in(self) -> None:
+        requests = [NeedRequest("route_back", "during", "x"), NeedRequest("check_in", "after", "x")]
+        inpatient = analyse_safety_net(model(person={"legal_context": "s17_leave"}), requests)
+        informal = analyse_safety_net(model(person={"legal_context": "informal"}), requests)
+        assert all(n.held_in_record == ("ward",) and n.status == "in_place" for n in inpatient.needs)
+        assert all(n.status == "missing" for n in informal.needs)
+
+    @pytest.mark.parametrize("kind", ["crisis_team", "helpline", "gp", "prescriber", "responsible_clinician"])
+    def test_a_service_is_never_asked_to_agree_to_the_plan(self, kind: str) -> None:
+        """A service that has not 'agreed' or is new fills a need by its role, without an issue."""
+        member = {"id": "svc", "kind": kind, "steadiness": "new", "known_for_months": 1, "contact": "none"}
+        role = "prescribing_oversight" if kind in ("gp", "prescriber", "responsible_clinician") else "route_back"
+        need = analyse_safety_net(model([member]), [NeedRequest(role, "ongoing", "x")]).needs[0]
+        assert (need.status, need.issues_by_member) == ("in_place", ())
+
+    def test_a_service_the_person_said_not_to_tell_keeps_that_issue(self) -> None:
+        refusal = {"advance_statement": {"exists": True, "information_sharing": [{"with": "gp", "allowed": False}]}}
+        need = analyse_safety_net(
+            model([{"id": "gp", "kind": "gp"}], person=refusal), [NeedRequest("prescribing_oversight", "ongoing", "x")]
+        ).needs[0]
+        assert need.status == "fragile" and need.issues_by_member[0].issues == ("consent_conflict",)
+
+    @pytest.mark.parametrize("label", ["consultant psychiatrist", "non-medical prescriber", "psychiatrist"])
+    def test_whoever_prescribes_fills_prescribing_oversight(self, label: str) -> None:
+        member = {"id": "dr", "kind": label}  # outside the vocabulary: kind other, kept as the label
+        need = analyse_safety_net(model([member]), [NeedRequest("prescribing_oversight", "ongoing", "x")]).needs[0]
+        assert need.filled_by == ("dr",) and need.status == "in_place"
+
+    def test_a_friend_is_not_a_prescriber(self) -> None:
+        member = {"id": "pal", "kind": "other", "kind_label": "neighbour's son"}
+        need = analyse_safety_net(model([member]), [NeedRequest("prescribing_oversight", "ongoing", "x")]).needs[0]
+        assert need.status == "missing"
+
+
+class TestNeedText:
+    """The text names the members who have an issue, and 'only one' follows one name (defect 2)."""
+
+    def test_each_member_is_shown_with_their_own_issues(self) -> None:
+        from riskengine.report.text import _need_line
+
+        net = analyse_safety_net(
+            model([
+                {"id": "jay", "kind": "friend", **SOLID},
+                {"id": "mum", "kind": "family", **SOLID, "agreed_to_help": False},
+                {"id": "tw", "kind": "community_member", "contact": "less_than_monthly"},
+            ]),
+            [NeedRequest("alongside", "during", "x")],
+        )  # fmt: skip
+        line = _need_line(net.needs[0])
+        assert line.startswith("- alongside (during): in place; jay (the only one so far); also mum (not agreed)")
+        assert "jay (not" not in line and "tw, " not in line and line.count("only one") == 1
+
+    def test_offered_needs_are_not_gaps(self, engines: dict[str, Engine]) -> None:
+        """A route back asked for only by the kind of activity is an offer, never a gap to fill first."""
+        e = engines["reference"].evaluate(model(proposal={"activity": "drinks_with_friends"}))
+        need = next(n for n in e.safety_net.needs if n.role == "route_back")
+        ids = {p.id for p in e.prompts}
+        assert need.offered and "net.offer.route-back" in ids and "net.gap.route-back" not in ids
+        assert all("before going ahead" not in p.to_practitioner for p in e.prompts)

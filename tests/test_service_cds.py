@@ -188,6 +188,9 @@ def test_card_links_serve_the_practitioner_report_of_that_evaluation(
     report = httpx.get(practitioner["url"], timeout=30)  # a browser has no bearer token: the id is the key
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/plain")
     assert report.text.startswith("riskengine evaluation of ")
+    person = next(link for link in links if link["url"].endswith("/person"))
+    copy = httpx.get(person["url"], timeout=30)
+    assert copy.status_code == 200 and copy.text.strip() and copy.text != report.text
     gone = client.get(f"/v1/reports/{uuid.uuid4()}/practitioner")
     assert gone.status_code == 404 and gone.headers["content-type"] == "application/problem+json"
 

@@ -55,31 +55,18 @@ def test_evaluation_is_byte_identical_to_the_cli(client: httpx.Client, path: Pat
     assert len(as_json.headers["evaluation-id"]) == 36
 
 
-def test_text_format_is_the_cli_text_report(client: httpx.Client) -> None:
-    expected = subprocess.run([sys.executable, "-m", "riskengine.cli", "evaluate", str(PARKRUN), "--format", "text"],
+@pytest.mark.parametrize(
+    ("query", "flags"), [("format=text", ["--format", "text"]), ("format=text&full=true", ["--format", "text", "--full"]),
+                         ("format=person", ["--format", "person"])],
+)  # fmt: skip
+def test_text_and_person_formats_are_what_the_cli_prints(client: httpx.Client, query: str, flags: list[str]) -> None:
+    expected = subprocess.run([sys.executable, "-m", "riskengine.cli", "evaluate", str(PARKRUN), *flags],
                               cwd=ROOT, check=True, capture_output=True).stdout  # fmt: skip
-    answer = client.post("/v1/evaluations?format=text", content=PARKRUN.read_bytes(),
+    answer = client.post(f"/v1/evaluations?{query}", content=PARKRUN.read_bytes(),
                          headers={"content-type": "application/yaml"})  # fmt: skip
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
     assert answer.content == expected
-
-
-def test_person_format_answers_or_says_it_is_not_available(client: httpx.Client) -> None:
-    """Until the core has a person copy renderer (issue 11) the answer is a 404 problem naming the fallback."""
-    answer = client.post("/v1/evaluations?format=person", content=PARKRUN.read_bytes(),
-                         headers={"content-type": "application/yaml"})  # fmt: skip
-    try:
-        from riskengine.service._core import person_text
-    except ImportError:  # pragma: no cover
-        person_text = None
-    if person_text is None:
-        assert answer.status_code == 404
-        assert answer.json()["type"].endswith("no-person-copy")
-        assert "format=text" in answer.json()["detail"]
-    else:
-        assert answer.status_code == 200
-        assert answer.headers["content-type"].startswith("text/plain")
 
 
 def problem(answer: httpx.Response, status: int) -> dict[str, object]:

@@ -47,4 +47,4 @@ class TestReadability:
         """The Flesch measure ranks a plain sentence far above a clinical one."""
         plain = flesch_reading_ease("You can stop at any time. Tell Sam if you feel unwell.")
         clinical = flesch_reading_ease("Pharmacological contraindications necessitate multidisciplinary consideration.")
-        assert plain > 80 > 0 > clinical
+        assert plain > 80 and clinical < 0

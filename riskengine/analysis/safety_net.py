@@ -10,10 +10,23 @@ someone the person has said no to. It reports; it never resolves.
 Status of a need: ``in_place`` when at least one filler has no issue, ``fragile``
 when every filler has one, ``missing`` when nobody can fill it. Adding a filler
 can only keep or improve a status; removing one can only keep or worsen it.
+
+The record fills needs as well as people (practitioner review 2026-12, defect 1):
+the route back the crisis plan names fills ``route_back`` (and the services its
+words name count as fillers of it), and an inpatient's ward fills ``route_back``
+and ``check_in``; both are listed in ``held_in_record``, and a need held there
+rests on nobody alone. Services that answer by their role (``ROLE_SERVICES``: a
+crisis team, a helpline, the GP, a prescriber, the responsible clinician, a
+pharmacist) are never asked to have "agreed to the plan": only a consent conflict
+is an issue for them. A member of kind ``other`` whose label says they prescribe
+(a psychiatrist, a non-medical prescriber) counts as a prescriber.
+
+May import: the evaluation and proposal models, ``network`` and ``vocab``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,13 +38,22 @@ from riskengine.documents.evaluation import (
     ConsentConflict,
     Issue,
     NeedIssue,
+    RecordFiller,
     SafetyNet,
     SafetyNetNeed,
     SinglePointOfFailure,
     Status,
 )
 from riskengine.documents.proposal import Member, Proposal, SharingRule
-from riskengine.documents.vocab import DEFAULT_FILLERS, ROLES, Role, When
+from riskengine.documents.vocab import (
+    DEFAULT_FILLERS,
+    INPATIENT_CONTEXTS,
+    ROLES,
+    Role,
+    When,
+    filling_kind,
+    fills_by_role,
+)
 
 __all__ = ["NeedRequest", "SafetyNetAnalysis", "analyse", "analyse_safety_net"]
 
@@ -40,6 +62,17 @@ _ROLE_ORDER = {role: i for i, role in enumerate(ROLES)}
 _WHEN_ORDER = {when: i for i, when in enumerate(WHEN_ORDER)}
 _STEADINESS_ISSUE = {"on_and_off": "on_and_off", "new": "new", "strained": "strained"}
 _CRITICAL = frozenset(("route_back", "early_warning"))
+_WARD_LABEL = re.compile(r"\bward\b|inpatient|hospital", re.I)
+# Words in the crisis plan's route back, and the member kinds they name.
+_ROUTE_BACK_NAMES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"crisis|home treatment|hths?\b|\bcrht\b", re.I), ("crisis_team", "helpline")),
+    (re.compile(r"\bgp\b|surgery|practice", re.I), ("gp",)),
+    (re.compile(r"\b111\b|nhs ?24|lifeline|samaritans|116 ?123|helpline|\bline\b", re.I), ("helpline",)),
+    (
+        re.compile(r"duty|\bcmht\b|community (mental health )?team|the team", re.I),
+        ("key_worker", "crisis_team"),
+    ),
+)
 _NEW_MONTHS = 3
 _CONTACT_RANK = {"daily": 0, "weekly": 1, "monthly": 2, "less_than_monthly": 3, "none": 4}
 _TOO_RARE = {
@@ -59,6 +92,7 @@ class NeedRequest:
     why: str
     kinds: tuple[str, ...] | None = None
     steadiness: str = "any"
+    offered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +114,8 @@ def analyse(proposal: Proposal, requests: Sequence[NeedRequest]) -> SafetyNetAna
     graph = build_net(proposal, attributes=False)
     refusals = _refusals(proposal)
     pool = _Pool.of(proposal, refusals)
-    needs = tuple([_match(pool, need) for need in _merge(requests)])
+    record = _Record.of(proposal)
+    needs = tuple([_match(pool, record.widen(need), record.holding(need)) for need in _merge(requests)])
     cuts, reaches = service_cut_points(graph)
     net = SafetyNet.build(
         needs=needs,
@@ -96,6 +131,40 @@ _Scored = tuple[_Rank, str, tuple[str, ...]]
 # (closeness, contact, months known, all as sort keys; id), whether its steadiness is
 # unknown, and how often they are in contact. A plain tuple: one is made per member.
 _Filler = tuple[tuple[str, ...], int, int, int, str, bool, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What the record itself holds for the safety net: the crisis plan's route back, a ward."""
+
+    route_back_kinds: tuple[str, ...]
+    crisis_plan: bool
+    ward: bool
+
+    @classmethod
+    def of(cls, proposal: Proposal) -> _Record:
+        plan = proposal.person.crisis_plan
+        text = (plan.route_back or "").strip() if plan else ""
+        kinds = sorted({k for pattern, named in _ROUTE_BACK_NAMES if pattern.search(text) for k in named})
+        ward = proposal.person.legal_context in INPATIENT_CONTEXTS or any(
+            m.kind == "other" and _WARD_LABEL.search(m.kind_label or "") for m in proposal.network
+        )
+        return cls(tuple(kinds), bool(text), ward)
+
+    def widen(self, need: NeedRequest) -> NeedRequest:
+        """A route back may also be filled by the services the crisis plan's words name."""
+        if need.role != "route_back" or not self.route_back_kinds:
+            return need
+        kinds = tuple(sorted({*(need.kinds or ()), *self.route_back_kinds}))
+        return NeedRequest(need.role, need.when, need.why, kinds, need.steadiness, need.offered)
+
+    def holding(self, need: NeedRequest) -> tuple[RecordFiller, ...]:
+        held: list[RecordFiller] = []
+        if need.role == "route_back" and self.crisis_plan:
+            held.append("crisis_plan")
+        if need.role in ("route_back", "check_in") and self.ward:
+            held.append("ward")
+        return tuple(held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +184,7 @@ class _Pool:
         by_kind: dict[str, list[_Filler]] = {}
         for member in proposal.network:
             rules = refused[member.id] = _refused(member, refusals) if refusals else []
-            by_kind.setdefault(member.kind, []).append(_filler(member, bool(rules)))
+            by_kind.setdefault(_kind(member), []).append(_filler(member, bool(rules)))
         return cls(by_kind, refused)
 
     def candidates(self, need: NeedRequest) -> list[_Scored]:
@@ -142,7 +211,8 @@ def _merge(requests: Sequence[NeedRequest]) -> tuple[NeedRequest, ...]:
         for r in group:
             kinds.update(r.kinds if r.kinds is not None else DEFAULT_FILLERS[role])
         steady = "steady" if any(r.steadiness == "steady" for r in group) else "any"
-        merged.append(NeedRequest(role, when, why, tuple(sorted(kinds)), steady))
+        offered = all(r.offered for r in group)  # asserted by any one rule: asserted
+        merged.append(NeedRequest(role, when, why, tuple(sorted(kinds)), steady, offered))
     return tuple(sorted(merged, key=lambda n: (_ROLE_ORDER[n.role], _WHEN_ORDER[n.when])))
 
 
@@ -157,8 +227,22 @@ def _refused(member: Member, rules: Sequence[SharingRule]) -> list[SharingRule]:
     return [r for r in rules if r.with_ in names]
 
 
+def _kind(member: Member) -> str:
+    """The kind a member fills needs as: someone of kind ``other`` labelled as prescribing is a prescriber."""
+    return filling_kind(member.kind, member.kind_label)
+
+
+def _by_role(member: Member) -> bool:
+    return fills_by_role(member.kind, member.kind_label)
+
+
 def _base_issues(member: Member, refused: bool) -> list[str]:
-    """The issues a member has whatever the need: agreement, awareness, steadiness, consent."""
+    """The issues a member has whatever the need: agreement, awareness, steadiness, consent.
+
+    A service that answers by its role has none of these but a consent conflict.
+    """
+    if _by_role(member):
+        return ["consent_conflict"] if refused else []
     issues = []
     if not member.agreed_to_help:
         issues.append("not_agreed")
@@ -184,8 +268,8 @@ def _filler(member: Member, refused: bool) -> _Filler:
         _CONTACT_RANK.get(contact or "", 5),
         -(member.known_for_months or 0),
         member.id,
-        member.steadiness is None,
-        contact,
+        member.steadiness is None and not _by_role(member),
+        None if _by_role(member) else contact,
     )
 
 
@@ -212,13 +296,17 @@ def _need_issues(base: tuple[str, ...], unknown: bool, rare: bool) -> tuple[str,
     return tuple(sorted((*base, *extra)))
 
 
-def _match(pool: _Pool, need: NeedRequest) -> SafetyNetNeed:
-    """Who could fill a merged need (its kinds sorted and distinct), best first, and how solid that is."""
+def _match(pool: _Pool, need: NeedRequest, held: tuple[RecordFiller, ...] = ()) -> SafetyNetNeed:
+    """Who could fill a merged need (its kinds sorted and distinct), best first, and how solid that is.
+
+    ``held`` is what the record already fills it with (the crisis plan's route back, the ward):
+    each counts as a filler without issues.
+    """
     kinds = need.kinds or ()
     scored = pool.candidates(need)
     filled_by = tuple([member for _, member, _ in scored])
     noted = tuple([_need_issue(member, issues) for _, member, issues in scored if issues])
-    solid = len(filled_by) - len(noted)
+    solid = len(filled_by) - len(noted) + len(held)
     issues: set[str] = set()
     if solid:
         status = "in_place"
@@ -227,7 +315,7 @@ def _match(pool: _Pool, need: NeedRequest) -> SafetyNetNeed:
         issues = {i for _, _, found in scored for i in found}
     else:
         status = "missing"
-    if solid == 1 or (not solid and len(scored) == 1):
+    if (solid == 1 and not held) or (not solid and len(scored) == 1):
         issues.add("only_one")
     # Built from already-checked values: skip re-validation (this runs for every need on every evaluation).
     return SafetyNetNeed.build(
@@ -239,11 +327,21 @@ def _match(pool: _Pool, need: NeedRequest) -> SafetyNetNeed:
         status=cast("Status", status),
         issues=cast("tuple[Issue, ...]", tuple(sorted(issues))),
         issues_by_member=noted,
+        offered=need.offered,
+        held_in_record=held,
     )
 
 
 def carriers(need: SafetyNetNeed) -> tuple[str, ...]:
-    """Who actually holds a need: the fillers without issues, or, if none, every filler."""
+    """Who actually holds a need: the fillers without issues, or, if none, every filler.
+
+    A need the record holds (the crisis plan's route back, the ward) rests on no member alone:
+    its carriers are the members without issues beside it.
+    """
+    if need.held_in_record:
+        troubled = {entry.member for entry in need.issues_by_member}
+        solid = tuple([m for m in need.filled_by if m not in troubled])
+        return solid if len(solid) != 1 else (*solid, *need.held_in_record)
     if not need.issues_by_member:
         return need.filled_by
     troubled = {entry.member for entry in need.issues_by_member}

@@ -9,7 +9,7 @@ Additive extensions to v1 (no version bump needed, recorded in the README):
 ``safety_net.needs[].fillable_by``, ``safety_net.needs[].issues_by_member``,
 ``single_points_of_failure[].because``, ``could_share``, ``could_share_kinds`` and
 ``cuts_off_services``, ``consent_conflicts[].person_words`` and ``mitigation``, the
-issue values ``rarely_in_contact`` and ``not_known``, ``prompts_set_aside`` and ``brief``.
+issue values ``rarely_in_contact`` and ``not_known``, ``prompts_set_aside``, ``brief``, ``prompts[].stands_for`` and ``knowledge[].to_person``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ __all__ = [
     "TraceEntry",
 ]
 
+RecordFiller = Literal["crisis_plan", "ward"]
 Issue = Literal[
     "not_agreed", "not_aware", "on_and_off", "new", "strained",
     "consent_conflict", "only_one", "rarely_in_contact", "not_known",
@@ -183,6 +184,10 @@ class Prompt(_Out):
     principles: tuple[PrincipleId, ...]
     tensions: tuple[TensionId, ...]
     source: SourceRef
+    stands_for: tuple[str, ...] = Field(
+        default=(),
+        description="ids of prompts (or knowledge items) that make the same point and are not shown",
+    )
 
 
 class MitigationItem(_Out):
@@ -207,6 +212,13 @@ class KnowledgeItem(_Out):
     jurisdictions: tuple[Jurisdiction, ...]
     source: SourceRef
     stale: bool
+    to_person: str | None = Field(
+        default=None, description="the same fact in plain English; without it, for the practitioner only"
+    )
+    kind: Literal["law_or_guidance", "evidence"] = Field(
+        default="law_or_guidance",
+        description="`evidence` for a research finding: for the practitioner view, not the person's copy",
+    )
 
 
 class Benefit(_Out):
@@ -234,6 +246,20 @@ class SafetyNetNeed(_Out):
     status: Status
     issues: tuple[Issue, ...]
     issues_by_member: tuple[NeedIssue, ...] = ()
+    offered: bool = Field(
+        default=False,
+        description=(
+            "the need comes from the kind of activity, not from anything recorded: a question to "
+            "ask the person, not a gap"
+        ),
+    )
+    held_in_record: tuple[RecordFiller, ...] = Field(
+        default=(),
+        description=(
+            "what in the record already fills the need, beside members: `crisis_plan` (the route back "
+            "the crisis plan names), `ward` (an inpatient's ward)"
+        ),
+    )
 
 
 class SinglePointOfFailure(_Out):

@@ -90,6 +90,12 @@ class KnowledgeOut(_Model):
     jurisdictions: tuple[Jurisdiction, ...] = Field(min_length=1)
     source: Id
     section: Text | None = None
+    # The same fact in plain English for the person's own copy. Without it the item stays
+    # in the practitioner view only.
+    to_person: Text | None = None
+    # Research findings are evidence for the practitioner, shown apart from law and guidance
+    # and only where the study's population matches (practitioner review 2026-12, defect 10).
+    kind: Literal["law_or_guidance", "evidence"] = "law_or_guidance"
 
 
 class NeedOut(_Model):
@@ -100,6 +106,9 @@ class NeedOut(_Model):
     why: Text
     kinds: tuple[str, ...] | None = None
     steadiness: Literal["any", "steady"] = "any"
+    # Offered, not asserted: the need comes from the kind of activity, not from the record
+    # (practitioner review 2026-12, defect 7); it is a question to ask, never a gap to fill.
+    offered: Annotated[bool, Strict()] = False
 
 
 class LivingYourLifeOut(_Model):
@@ -153,6 +162,9 @@ class Rule(_Model):
 
     id: Id
     source: tuple[Id, ...] = Field(min_length=1)
+    # The point this rule makes, shared by rules (in any ruleset) that make the same point:
+    # when several fire, assembly keeps the best-placed one and the others stand behind it.
+    topic: Id | None = None
     for_each: ItemScope | None = None
     when: tuple[dict[str, Any], ...] = ()
     because: Text

@@ -7,6 +7,7 @@ of its values (so code and did-you-mean hints can iterate over it).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal, get_args
 
 __all__ = [
@@ -14,11 +15,13 @@ __all__ = [
     "ACTIVITY_CATEGORIES",
     "DEFAULT_FILLERS",
     "FORMAL_KINDS",
+    "INPATIENT_CONTEXTS",
     "JURISDICTIONS",
     "NETWORK_KINDS",
     "PERSONAL_KINDS",
     "PRINCIPLES",
     "ROLES",
+    "ROLE_SERVICES",
     "STAGES",
     "TENSIONS",
     "Activity",
@@ -38,6 +41,8 @@ __all__ = [
     "Steadiness",
     "TensionId",
     "When",
+    "filling_kind",
+    "fills_by_role",
     "member_group",
     "words_in",
 ]
@@ -129,7 +134,7 @@ DEFAULT_FILLERS: dict[str, tuple[str, ...]] = {
     ),
     "check_in": (*PERSONAL_KINDS, "key_worker", "peer_support_worker", "support_worker"),
     "early_warning": ("partner", "family", "friend", "key_worker", "peer_support_worker"),
-    "prescribing_oversight": ("prescriber", "gp"),
+    "prescribing_oversight": ("prescriber", "gp", "responsible_clinician"),
     "route_back": ("crisis_team", "key_worker", "gp", "helpline"),
     "practical_help": (
         "family", "friend", "support_worker", "social_prescriber", "housing_officer",
@@ -141,6 +146,15 @@ DEFAULT_FILLERS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
+ROLE_SERVICES: tuple[str, ...] = (
+    "crisis_team", "helpline", "gp", "prescriber", "responsible_clinician", "community_pharmacist",
+)  # fmt: skip
+"""Services that fill a safety-net need by their role (a duty line answers whether or not it
+has "agreed to the plan"): agreement, awareness, newness and how often they are seen are not
+issues for them (practitioner review 2026-12, defect 1)."""
+
+INPATIENT_CONTEXTS: tuple[str, ...] = ("detained", "s17_leave")
+"""Legal contexts in which the person has a ward: it is a route back and can check in."""
 
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9_.\-]*[a-z0-9])?")
 
@@ -157,3 +171,19 @@ def member_group(kind: str) -> str:
 def words_in(text: str | None) -> frozenset[str]:
     """The words of ``text``, lower-cased, keeping ids like ``dr-a`` or ``j.smith`` whole."""
     return frozenset(_WORD.findall(text.lower())) if text else frozenset()
+
+
+_PRESCRIBER_LABEL = re.compile(r"psychiatri|prescrib|consultant|doctor", re.I)
+
+
+@lru_cache(maxsize=1024)
+def filling_kind(kind: str, label: str | None) -> str:
+    """The kind a member fills needs as: kind ``other`` labelled as prescribing is a prescriber."""
+    if kind == "other" and label and _PRESCRIBER_LABEL.search(label):
+        return "prescriber"
+    return kind
+
+
+def fills_by_role(kind: str, label: str | None) -> bool:
+    """A service that answers by its role (``ROLE_SERVICES``), never asked to agree to a plan."""
+    return filling_kind(kind, label) in ROLE_SERVICES

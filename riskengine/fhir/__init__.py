@@ -15,16 +15,16 @@ names; internal names only through ``_core``.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from typing import Any, Final
+import importlib
+from typing import TYPE_CHECKING, Any
 
-import riskengine
+from .codes import CANONICAL, CS, EXT, NS, PREFETCH
 
-from .codes import CANONICAL, CS, EXT, NS
-from .inbound import FhirMapping, map_resources
-from .outbound import resources_for
-from .read import Problems, gather_bundle, gather_prefetch
+if TYPE_CHECKING:  # the rest loads on first use, so the command line's start stays light
+    from .api import map_bundle, map_prefetch, proposal_from_bundle, proposal_from_prefetch
+    from .encode import bundle_for
+    from .inbound import FhirMapping
+    from .outbound import resources_for
 
 __all__ = [
     "CANONICAL",
@@ -33,6 +33,7 @@ __all__ = [
     "NS",
     "PREFETCH",
     "FhirMapping",
+    "bundle_for",
     "map_bundle",
     "map_prefetch",
     "proposal_from_bundle",
@@ -40,67 +41,19 @@ __all__ = [
     "resources_for",
 ]
 
-# CDS Hooks prefetch templates for the resources the mapping reads (patient-view context).
-PREFETCH: Final[dict[str, str]] = {
-    "patient": "Patient/{{context.patientId}}",
-    "relatedPersons": "RelatedPerson?patient={{context.patientId}}",
-    "careTeams": "CareTeam?patient={{context.patientId}}&status=active,proposed",
-    "consents": "Consent?patient={{context.patientId}}&status=active",
-    "carePlans": "CarePlan?patient={{context.patientId}}&status=draft",
-    "goals": "Goal?patient={{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "medications": "MedicationStatement?patient={{context.patientId}}",
-    "flags": "Flag?patient={{context.patientId}}&status=active",
+_LAZY = {
+    "map_bundle": "api",
+    "map_prefetch": "api",
+    "proposal_from_bundle": "api",
+    "proposal_from_prefetch": "api",
+    "bundle_for": "encode",
+    "FhirMapping": "inbound",
+    "resources_for": "outbound",
 }
 
 
-def map_bundle(
-    bundle: Mapping[str, Any] | Any,
-    *,
-    jurisdiction: str | None = None,
-    as_of: dt.date | None = None,
-    proposal_id: str | None = None,
-    source: str = "<bundle>",
-) -> FhirMapping:
-    """Read a FHIR Bundle into a proposal, keeping the warnings and the FHIR references.
-
-    ``jurisdiction`` (england | wales | scotland | northern_ireland) is the deployment's and wins
-    over the Patient's address; ``as_of`` defaults to the draft CarePlan's ``created`` date
-    (nothing reads the clock). Raises :class:`riskengine.InputError` listing every problem,
-    each located by FHIR path (``Bundle.entry[3].resource.relationship[0]``).
-    """
-    problems = Problems(source)
-    resources = gather_bundle(bundle, problems)
-    return map_resources(resources, problems, jurisdiction=jurisdiction, as_of=as_of, proposal_id=proposal_id)
-
-
-def map_prefetch(
-    prefetch: Mapping[str, Any] | Any,
-    *,
-    jurisdiction: str | None = None,
-    as_of: dt.date | None = None,
-    proposal_id: str | None = None,
-    source: str = "<prefetch>",
-) -> FhirMapping:
-    """As :func:`map_bundle`, for a CDS Hooks ``prefetch`` object (keys of :data:`PREFETCH`).
-
-    A key that is absent or null is a ``not-prefetched`` warning: the service can say what is
-    missing without fetching anything itself.
-    """
-    problems = Problems(source)
-    resources = gather_prefetch(prefetch, tuple(PREFETCH), problems)
-    return map_resources(resources, problems, jurisdiction=jurisdiction, as_of=as_of, proposal_id=proposal_id)
-
-
-def proposal_from_bundle(
-    bundle: Mapping[str, Any], *, jurisdiction: str | None = None, **options: Any
-) -> riskengine.Proposal:
-    """The proposal of :func:`map_bundle`, without the warnings."""
-    return map_bundle(bundle, jurisdiction=jurisdiction, **options).proposal
-
-
-def proposal_from_prefetch(
-    prefetch: Mapping[str, Any], *, jurisdiction: str | None = None, **options: Any
-) -> riskengine.Proposal:
-    """The proposal of :func:`map_prefetch`, without the warnings."""
-    return map_prefetch(prefetch, jurisdiction=jurisdiction, **options).proposal
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -20,8 +20,8 @@ __all__ = [
     "LEGAL_CONTEXT_SYNONYMS",
     "NS",
     "PARTNER_ROLE_CODES",
+    "PREFETCH",
     "UKCORE_LEGAL_STATUS",
-    "V2_CONTACT_ROLE",
     "V3_ROLE_CODE",
     "V3_ROLE_KINDS",
 ]
@@ -29,7 +29,6 @@ __all__ = [
 CANONICAL: Final = "https://riskengine.example.org/fhir"
 
 V3_ROLE_CODE: Final = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
-V2_CONTACT_ROLE: Final = "http://terminology.hl7.org/CodeSystem/v2-0131"
 CONSENT_SCOPE: Final = "http://terminology.hl7.org/CodeSystem/consentscope"
 
 
@@ -70,6 +69,10 @@ class EXT:
     CONDITION_PROPOSED: Final = f"{CANONICAL}/StructureDefinition/condition-proposed"
     CONCERNS_ASKED: Final = f"{CANONICAL}/StructureDefinition/concerns-asked"
     PERSON_VIEW_RECORDED: Final = f"{CANONICAL}/StructureDefinition/person-view-recorded"
+    INFORMATION_SHARED: Final = f"{CANONICAL}/StructureDefinition/information-shared"
+    DISAGREEMENT: Final = f"{CANONICAL}/StructureDefinition/disagreement"
+    SURE: Final = f"{CANONICAL}/StructureDefinition/sure-test"
+    EARLIER_ATTEMPT: Final = f"{CANONICAL}/StructureDefinition/earlier-attempt"
     RAISED_BY: Final = f"{CANONICAL}/StructureDefinition/raised-by"
     PERSON_WORDS: Final = f"{CANONICAL}/StructureDefinition/person-words"
     MEDICATION_CLASS: Final = f"{CANONICAL}/StructureDefinition/medication-class"
@@ -77,7 +80,12 @@ class EXT:
     # produced only (evaluation -> FHIR)
     SAFETY_NET_NEED: Final = f"{CANONICAL}/StructureDefinition/safety-net-need"
     RULESET_SHA256: Final = f"{CANONICAL}/StructureDefinition/ruleset-sha256"
-    SUGGESTED_OWNER: Final = f"{CANONICAL}/StructureDefinition/suggested-owner"
+    # who does a plan step, when that is not a member FHIR can reference ("the team", a role)
+    OWNER: Final = f"{CANONICAL}/StructureDefinition/owner"
+    DRAWS_ON: Final = f"{CANONICAL}/StructureDefinition/draws-on"
+    CAPACITY_NOTE: Final = f"{CANONICAL}/StructureDefinition/capacity-note"
+    ADVANCE_STATEMENT: Final = f"{CANONICAL}/StructureDefinition/advance-statement"
+    SUCCESS_LOOKS_LIKE: Final = f"{CANONICAL}/StructureDefinition/success-looks-like"
 
 
 class NS:
@@ -88,6 +96,10 @@ class NS:
     RULE: Final = f"{CANONICAL}/NamingSystem/rule"
     RULESET: Final = f"{CANONICAL}/NamingSystem/ruleset"
     ENGINE: Final = f"{CANONICAL}/NamingSystem/engine"
+    # a network member's id in the proposal, when it is not (or cannot be) the FHIR logical id
+    MEMBER: Final = f"{CANONICAL}/NamingSystem/network-member"
+    # a kind of person, for a sharing rule about (say) "family" rather than one named member
+    KIND: Final = f"{CANONICAL}/NamingSystem/relationship-kind"
 
 
 # HL7 v3 RoleCode (the R4 RelatedPerson.relationship binding, also used by UK Core) to
@@ -173,4 +185,18 @@ LEGAL_CONTEXT_SYNONYMS: Final = {
     "guardianship": "guardianship",
     "deprivation of liberty": "deprivation_of_liberty",
     "deprivation of liberty safeguards": "deprivation_of_liberty",
+}
+
+
+# CDS Hooks prefetch templates (patient-view context) for the resources the mapping reads.
+PREFETCH: Final[dict[str, str]] = {
+    "patient": "Patient/{{context.patientId}}",
+    "relatedPersons": "RelatedPerson?patient={{context.patientId}}",
+    "careTeams": "CareTeam?patient={{context.patientId}}&status=active,proposed",
+    "consents": "Consent?patient={{context.patientId}}&status=active",
+    "carePlans": "CarePlan?patient={{context.patientId}}&status=draft",
+    "goals": "Goal?patient={{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "medications": "MedicationStatement?patient={{context.patientId}}",
+    "flags": "Flag?patient={{context.patientId}}&status=active",
 }

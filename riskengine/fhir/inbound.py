@@ -24,6 +24,7 @@ from .codes import (
     EXT,
     KIND_SYNONYMS,
     LEGAL_CONTEXT_SYNONYMS,
+    NS,
     UKCORE_LEGAL_STATUS,
     V3_ROLE_CODE,
     V3_ROLE_KINDS,
@@ -58,6 +59,26 @@ AUTHOR_INITIATOR = {"Patient": "person", "RelatedPerson": "family"}
 ASSERTER_RAISED_BY = {"Patient": "person", "RelatedPerson": "family", "Practitioner": "practitioner",
                       "PractitionerRole": "practitioner"}  # fmt: skip
 TAKEN_STATUSES = frozenset({"active", "intended", "on-hold"})
+# (extension, proposal field, value kind) read from the draft CarePlan, one value each
+SCALAR_EXTENSIONS = (
+    (EXT.WHAT_MATTERS, "person.what_matters", "string"),
+    (EXT.RECENT_CRISIS_DAYS, "person.recent_crisis_days", "integer"),
+    (EXT.DECISION_ROLE, "person.preferred_decision_role", "code"),
+    (EXT.CAPACITY, "person.capacity.status", "code"),
+    (EXT.CAPACITY_NOTE, "person.capacity.note", "string"),
+    (EXT.ADVANCE_STATEMENT, "person.advance_statement.exists", "boolean"),
+    (EXT.INITIATED_BY, "proposal.initiated_by", "code"),
+    (EXT.CONCERNS_ASKED, "proposal.concerns_asked", "boolean"),
+    (EXT.PERSON_VIEW_RECORDED, "decision_process.person_view_recorded", "boolean"),
+    (EXT.SUCCESS_LOOKS_LIKE, "plan.success_looks_like", "string"),
+)
+# (extension, proposal field) of strings, repeating
+REPEATING_EXTENSIONS = (
+    (EXT.STRENGTH, "person.strengths"),
+    (EXT.INTEREST, "person.interests"),
+    (EXT.EARLY_WARNING_SIGN, "person.early_warning_signs"),
+    (EXT.OPTION_CONSIDERED, "proposal.options_considered"),
+)
 UNIT_REPEATS = {"d": "daily", "wk": "weekly", "mo": "monthly", "a": "yearly"}
 _ID_SAFE = re.compile(r"[^A-Za-z0-9.\-_]")
 
@@ -90,6 +111,7 @@ class _Mapper:
         self.member_of: dict[str, str] = {}  # Type/id → member id
         self.references: dict[str, str] = {}
         self.links: set[tuple[str, str]] = set()
+        self.knows: list[tuple[dict[str, Any], str, Mapping[str, Any]]] = []  # member, where, Reference
         self.patient: Resource | None = None
         self.careplan: Resource | None = None
         self.as_of: dt.date | None = None
@@ -139,10 +161,15 @@ class _Mapper:
             )
         if patients:
             self.patient = patients[0]
-            ident = self.patient.id or self.patient.full_url or self.patient.path
-            pseudonym = hashlib.sha256(f"riskengine.fhir:{ident}".encode()).hexdigest()[:12]
-            self.data["person"] = {"ref": f"P-{pseudonym}"}
-            self.origin("person.ref", self.patient.at("id"))
+            given = _identifier(self.patient.data, NS.PERSON_PSEUDONYM)
+            if given:
+                self.data["person"] = {"ref": given[1]}
+                self.origin("person.ref", self.patient.at("identifier", given[0], "value"))
+            else:
+                ident = self.patient.id or self.patient.full_url or self.patient.path
+                pseudonym = hashlib.sha256(f"riskengine.fhir:{ident}".encode()).hexdigest()[:12]
+                self.data["person"] = {"ref": f"P-{pseudonym}"}
+                self.origin("person.ref", self.patient.at("id"))
             self.references["person"] = self.patient.key or self.patient.full_url or ""
         self.data["jurisdiction"] = self._jurisdiction(jurisdiction)
 
@@ -220,6 +247,12 @@ class _Mapper:
             self.problems.error(where, "no-date", "no as_of given and the draft CarePlan has no created date")
         self.as_of = as_of
         self.data["as_of"] = as_of.isoformat() if as_of else None
+        if proposal_id is None and plan is not None:
+            for i, ident in iter_dicts(plan.data.get("identifier")):
+                if ident.get("system") == NS.PROPOSAL and isinstance(ident.get("value"), str):
+                    proposal_id = ident["value"]
+                    self.origin("id", plan.at("identifier", i, "value"))
+                    break
         if proposal_id is None and plan is not None:
             proposal_id = (
                 plan.id or "fhir-" + hashlib.sha256(repr(sorted(plan.data.items())).encode()).hexdigest()[:12]
@@ -441,6 +474,9 @@ class _Mapper:
             ref = reference_of(actor.get("reference"))
             where = at(path, "actor", i, "reference")
             member = self.member_of.get(key_of(ref)) if ref else None
+            by_kind = _identifier(actor.get("reference"), NS.KIND)
+            if member is None and by_kind and by_kind[1] in _core.NETWORK_KINDS:
+                member = by_kind[1]
             if kind not in {"permit", "deny"}:
                 self.problems.warn(
                     at(path, "type"), "not-read", "a provision without type permit or deny; skipped"
@@ -474,43 +510,41 @@ class _Mapper:
         about = [t for _, c in iter_dicts(provision.get("code")) if (t := text_of(c))]
         return f"about {', '.join(about)}" if about else None
 
-    def careplan_person_extensions(self) -> None:
+    def careplan_extensions(self) -> None:
+        """The draft CarePlan's riskengine extensions for what FHIR has no element for."""
         plan = self.careplan
         if plan is None:
             return
-        person = self.person()
-        for url, name, kind in (
-            (EXT.WHAT_MATTERS, "what_matters", "string"),
-            (EXT.RECENT_CRISIS_DAYS, "recent_crisis_days", "integer"),
-            (EXT.DECISION_ROLE, "preferred_decision_role", "code"),
-        ):
+        for url, field, kind in SCALAR_EXTENSIONS:
             for where, ext in extensions(plan.data, url, plan.path):
-                person[name] = value_of(ext, kind, where, self.problems)
-                self.origin(f"person.{name}", where)
-        for url, name in (
-            (EXT.STRENGTH, "strengths"),
-            (EXT.INTEREST, "interests"),
-            (EXT.EARLY_WARNING_SIGN, "early_warning_signs"),
-        ):
-            values = [
+                value = value_of(ext, kind, where, self.problems)
+                if value is not None:
+                    self.put(field, value)
+                    self.origin(field, where)
+        for url, field in REPEATING_EXTENSIONS:
+            found = [
                 (w, value_of(e, "string", w, self.problems)) for w, e in extensions(plan.data, url, plan.path)
             ]
-            for n, (where, _) in enumerate(values):
-                self.origin(f"person.{name}[{n}]", where)
-            if values:
-                person[name] = [v for _, v in values]
-        for where, ext in extensions(plan.data, EXT.CAPACITY, plan.path):
-            person["capacity"] = {"status": value_of(ext, "code", where, self.problems)}
-            self.origin("person.capacity", where)
-        for where, ext in extensions(plan.data, EXT.CRISIS_PLAN, plan.path):
-            crisis: dict[str, Any] = {}
-            for sub_at, value in sub_value(ext, "exists", "boolean", where, self.problems):
-                crisis["exists"] = value
-                self.origin("person.crisis_plan.exists", sub_at)
-            for sub_at, value in sub_value(ext, "routeBack", "string", where, self.problems):
-                crisis["route_back"] = value
-                self.origin("person.crisis_plan.route_back", sub_at)
-            person["crisis_plan"] = crisis
+            for n, (where, _) in enumerate(found):
+                self.origin(f"{field}[{n}]", where)
+            if found:
+                self.put(field, [v for _, v in found])
+        crisis = self._complex(plan, EXT.CRISIS_PLAN, "person.crisis_plan",
+                               (("exists", "boolean", "exists"), ("routeBack", "string", "route_back")), single=True)  # fmt: skip
+        if crisis:
+            self.person()["crisis_plan"] = crisis[0]
+        conditions = self._complex(plan, EXT.CONDITION_PROPOSED, "proposal.conditions_proposed",
+                                   (("by", "code", "by"), ("text", "string", "text")))  # fmt: skip
+        if conditions:
+            self.details()["conditions_proposed"] = conditions
+
+    def put(self, field: str, value: Any) -> None:
+        """Set a dotted proposal field (``person.capacity.status``), making the mappings on the way."""
+        *parents, name = field.split(".")
+        node = self.data
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[name] = value
 
     # ---- the network ---------------------------------------------------------------------
 
@@ -539,7 +573,10 @@ class _Mapper:
             if legal:
                 member["legal_roles"] = legal
             key = r.key or r.full_url or r.path
-            member_id = self.add_member(key, r.id or key.rsplit(":", 1)[-1], member, r.path)
+            given = _identifier(r.data, NS.MEMBER)
+            member_id = self.add_member(
+                key, given[1] if given else r.id or key.rsplit(":", 1)[-1], member, r.path
+            )
             n = len(self.members) - 1
             self.origin(f"network[{n}].kind", kind_at)
             if r.full_url:
@@ -565,6 +602,8 @@ class _Mapper:
         if kind is None:
             kind = self._kind_from_text(labels, r.at("relationship"))
             kind_at = labels[0][0] if labels else r.at("relationship")
+        elif kind["kind"] == "other" and labels:
+            kind = {"kind": "other", "kind_label": labels[0][1][:200]}
         return kind, legal, kind_at
 
     def _kind_from_text(self, labels: list[tuple[str, str]], path: str) -> dict[str, str]:
@@ -603,6 +642,8 @@ class _Mapper:
                 for sub_at, value in sub_value(ext, sub, kind, where, self.problems):
                     member[name] = value
                     self.origin(f"{here}.{name}", sub_at)
+            for sub_at, ref in sub_value(ext, "knows", "reference", where, self.problems):
+                self.knows.append((member, sub_at, ref))
             together = sub_value(ext, "doesTogether", "string", where, self.problems)
             if together:
                 member["does_together"] = [v for _, v in together]
@@ -618,15 +659,8 @@ class _Mapper:
             if team.data.get("status") not in {None, "active", "proposed"}:
                 self.problems.warn(team.at("status"), "not-read", "CareTeam is not active; skipped")
                 continue
-            in_team: list[str] = []
             for i, participant in iter_dicts(team.data.get("participant")):
-                member_id = self._participant(team, i, participant)
-                if member_id and member_id != "person":
-                    in_team.append(member_id)
-            for a in in_team:
-                for b in in_team:
-                    if a < b:
-                        self.links.add((a, b))
+                self._participant(team, i, participant)
 
     def _participant(self, team: Resource, i: int, participant: Mapping[str, Any]) -> str | None:
         where = team.at("participant", i)
@@ -653,8 +687,11 @@ class _Mapper:
         if kind is None:
             kind = self._kind_from_text(labels, at(where, "role"))
             kind_at = labels[0][0] if labels else kind_at
+        elif kind["kind"] == "other" and labels:
+            kind = {"kind": "other", "kind_label": labels[0][1][:200]}
         member: dict[str, Any] = dict(kind)
-        member_id = self.add_member(key, key.split("/")[-1], member, where)
+        given = _identifier(participant.get("member"), NS.MEMBER)
+        member_id = self.add_member(key, given[1] if given else key.split("/")[-1], member, where)
         n = len(self.members) - 1
         self.origin(f"network[{n}].kind", kind_at)
         self._tie(participant, where, member, n, participant.get("period"), at(where, "period"))
@@ -685,7 +722,6 @@ class _Mapper:
             for n, (where, _) in enumerate(cats):
                 self.origin(f"proposal.categories[{n}]", where)
         self._initiated_by(plan, details)
-        self._plan_extensions(plan, details)
         self._activities(plan, details)
         self._goals(plan, details)
         participants = [self._who(c) for _, c in iter_dicts(plan.data.get("contributor"))]
@@ -703,44 +739,59 @@ class _Mapper:
         return self.member_of.get(key) or self.member_of.get(ref)
 
     def _initiated_by(self, plan: Resource, details: dict[str, Any]) -> None:
-        for where, ext in extensions(plan.data, EXT.INITIATED_BY, plan.path):
-            details["initiated_by"] = value_of(ext, "code", where, self.problems)
-            self.origin("proposal.initiated_by", where)
-            return
         author = reference_of(plan.data.get("author"))
-        if author:
+        if author and "initiated_by" not in details:  # the initiated-by extension says it better
             details["initiated_by"] = AUTHOR_INITIATOR.get(key_of(author).split("/")[0], "practitioner")
             self.origin("proposal.initiated_by", plan.at("author"))
 
-    def _plan_extensions(self, plan: Resource, details: dict[str, Any]) -> None:
-        options = [
-            (w, value_of(e, "string", w, self.problems))
-            for w, e in extensions(plan.data, EXT.OPTION_CONSIDERED, plan.path)
-        ]
-        if options:
-            details["options_considered"] = [v for _, v in options]
-            for n, (where, _) in enumerate(options):
-                self.origin(f"proposal.options_considered[{n}]", where)
-        conditions: list[dict[str, Any]] = []
-        for where, ext in extensions(plan.data, EXT.CONDITION_PROPOSED, plan.path):
-            condition: dict[str, Any] = {}
-            for _, value in sub_value(ext, "text", "string", where, self.problems):
-                condition["text"] = value
-            for sub_at, value in sub_value(ext, "by", "code", where, self.problems):
-                condition["by"] = value
-                self.origin(f"proposal.conditions_proposed[{len(conditions)}].by", sub_at)
-            self.origin(f"proposal.conditions_proposed[{len(conditions)}]", where)
-            conditions.append(condition)
-        if conditions:
-            details["conditions_proposed"] = conditions
-        for where, ext in extensions(plan.data, EXT.CONCERNS_ASKED, plan.path):
-            details["concerns_asked"] = value_of(ext, "boolean", where, self.problems)
-            self.origin("proposal.concerns_asked", where)
-        for where, ext in extensions(plan.data, EXT.PERSON_VIEW_RECORDED, plan.path):
-            self.data.setdefault("decision_process", {})["person_view_recorded"] = value_of(
-                ext, "boolean", where, self.problems
-            )
-            self.origin("decision_process.person_view_recorded", where)
+    def _complex(
+        self, r: Resource, url: str, field: str, parts: tuple[tuple[str, str, str], ...], single: bool = False
+    ) -> list[dict[str, Any]]:
+        """Each complex extension ``url`` of ``r`` as a dict of its sub-extensions (``parts``:
+        sub-extension name, value kind, proposal key), with where each came from."""
+        items: list[dict[str, Any]] = []
+        for where, ext in extensions(r.data, url, r.path):
+            here = field if single else f"{field}[{len(items)}]"
+            self.origin(here, where)
+            item: dict[str, Any] = {}
+            for sub, kind, key in parts:
+                for sub_at, found in sub_value(ext, sub, kind, where, self.problems):
+                    value = self._who(found) if kind == "reference" else found
+                    if value is None:
+                        self.problems.warn(
+                            sub_at, "not-found", "refers to someone not in the network; skipped"
+                        )
+                        continue
+                    item[key] = value
+                    self.origin(f"{here}.{key}", sub_at)
+            items.append(item)
+        return items
+
+    def decision_process(self) -> None:
+        """How the decision is being made, and what happened before (CarePlan extensions)."""
+        plan = self.careplan
+        if plan is None:
+            return
+        process: dict[str, Any] = self.data.setdefault("decision_process", {})
+        shared = self._complex(plan, EXT.INFORMATION_SHARED, "decision_process.information_shared",
+                               (("topic", "string", "topic"), ("format", "string", "format")))  # fmt: skip
+        if shared:
+            process["information_shared"] = shared
+        disagreements = self._complex(plan, EXT.DISAGREEMENT, "decision_process.disagreements",
+                                      (("by", "reference", "by"), ("text", "string", "text")))  # fmt: skip
+        if disagreements:
+            process["disagreements"] = disagreements
+        sure = self._complex(plan, EXT.SURE, "decision_process.sure",
+                             (("sure", "boolean", "sure"), ("understand", "boolean", "understand"),
+                              ("riskBenefit", "boolean", "risk_benefit"),
+                              ("encouragement", "boolean", "encouragement")), single=True)  # fmt: skip
+        if sure:
+            process["sure"] = sure[0]
+        history = self._complex(plan, EXT.EARLIER_ATTEMPT, "history",
+                                (("what", "string", "what"), ("when", "scalar", "when"),
+                                 ("outcome", "string", "outcome"), ("learning", "string", "learning")))  # fmt: skip
+        if history:
+            self.data["history"] = history
 
     def _activities(self, plan: Resource, details: dict[str, Any]) -> None:
         mitigations: list[dict[str, Any]] = []
@@ -779,7 +830,7 @@ class _Mapper:
         if mitigations:
             plan_out["mitigations"] = mitigations
         if plan_out:
-            self.data["plan"] = plan_out
+            self.data.setdefault("plan", {}).update(plan_out)
 
     def _the_activity(
         self, where: str, detail: Mapping[str, Any], codes: list[tuple[str, str]], details: dict[str, Any]
@@ -799,9 +850,13 @@ class _Mapper:
         period = detail.get("scheduledPeriod")
         schedule = detail.get("scheduledTiming")
         repeat = schedule.get("repeat") if isinstance(schedule, Mapping) else None
-        if isinstance(repeat, Mapping):
+        if isinstance(schedule, Mapping) and not isinstance(repeat, Mapping):
+            repeat = {}
+        if isinstance(repeat, Mapping) and isinstance(schedule, Mapping):
             period = repeat.get("boundsPeriod", period)
-            every = _repeats(repeat)
+            every = _repeats(repeat) or text_of(
+                schedule.get("code") if isinstance(schedule, Mapping) else None
+            )
             if every:
                 timing["repeats"] = every
                 self.origin("proposal.timing.repeats", at(path, "scheduledTiming", "repeat"))
@@ -854,6 +909,17 @@ class _Mapper:
                 mitigation["owner"] = owner
                 self.origin(f"plan.mitigations[{n}].owner", at(where, "detail", "performer", j))
                 break
+        for ext_at, ext in extensions(detail, EXT.OWNER, at(where, "detail")):
+            mitigation.setdefault("owner", value_of(ext, "string", ext_at, self.problems))
+            self.origin(f"plan.mitigations[{n}].owner", ext_at)
+        draws = [
+            (w, value_of(e, "string", w, self.problems))
+            for w, e in extensions(detail, EXT.DRAWS_ON, at(where, "detail"))
+        ]
+        if draws:
+            mitigation["draws_on"] = [v for _, v in draws]
+            for k, (ext_at, _) in enumerate(draws):
+                self.origin(f"plan.mitigations[{n}].draws_on[{k}]", ext_at)
         mitigations.append(mitigation)
 
     def _goals(self, plan: Resource, details: dict[str, Any]) -> None:
@@ -896,7 +962,20 @@ class _Mapper:
 
     # ---- putting it together -------------------------------------------------------------
 
+    def resolve_links(self) -> None:
+        """``knows`` references of the network-tie extension, once every member is known."""
+        for member, where, reference in self.knows:
+            other = self._who(reference)
+            if other is None or other == "person":
+                self.problems.warn(
+                    where, "not-found", "'knows' refers to someone not in the network; skipped"
+                )
+            elif other != member["id"]:
+                pair = (member["id"], other)
+                self.links.add((min(pair), max(pair)))
+
     def finish(self) -> dict[str, Any]:
+        self.resolve_links()
         members = list(self.members.values())
         if members:
             self.data["network"] = members
@@ -916,6 +995,18 @@ class _Mapper:
         return riskengine.Diagnostic(
             riskengine.Location(self.problems.source), diagnostic.code, where, message, diagnostic.severity
         )
+
+
+def _identifier(element: Any, system: str) -> tuple[int, str] | None:
+    """(index, value) of the first identifier of ``element`` in ``system``."""
+    if isinstance(element, Mapping):
+        found = element.get("identifier")
+        items = [(0, found)] if isinstance(found, Mapping) else list(iter_dicts(found))
+        for i, ident in items:
+            value = ident.get("value")
+            if ident.get("system") == system and isinstance(value, str) and value:
+                return i, value
+    return None
 
 
 def _repeats(repeat: Mapping[str, Any]) -> str | None:
@@ -949,8 +1040,9 @@ def map_resources(
     m.medication()
     m.conditions()
     m.consents()
-    m.careplan_person_extensions()
+    m.careplan_extensions()
     m.proposal_details()
+    m.decision_process()
     data = m.finish()
     try:
         proposal = riskengine.proposal_from_data(data)

@@ -187,7 +187,7 @@ class _Builder:
         if performer:
             detail["performer"] = [performer]
         elif owner:  # a safety-net role rather than a member: the plan still needs someone
-            detail["extension"] = [{"url": EXT.SUGGESTED_OWNER, "valueCode": owner}]
+            detail["extension"] = [{"url": EXT.OWNER, "valueString": owner}]
         if addresses:
             detail["reasonCode"] = [_concept(CS.CONCERN_KIND, a) for a in addresses]
         return {"detail": detail}
@@ -222,8 +222,7 @@ class _Builder:
         return self.add(group, rules)
 
     def _prompt(self, prompt: Any) -> Json:
-        action: Json = {
-            "title": prompt.id,
+        action: Json = {  # no title: a prompt has only an id, which is in the code
             "description": _clean(prompt.to_practitioner),
             "textEquivalent": _clean(prompt.to_person),
             "code": [_concept(CS.CATEGORY, "prompt"), _concept(CS.RULE, prompt.id)],

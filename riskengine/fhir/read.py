@@ -6,10 +6,14 @@ May import ``riskengine`` public names, ``fhir.resources`` and pydantic; nothing
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import pydantic
 
 import riskengine
@@ -18,6 +22,11 @@ __all__ = ["Problems", "Resource", "at", "gather_bundle", "gather_prefetch", "ke
 
 MAX_PROBLEMS_PER_RESOURCE = 20  # a junk resource reports this many, then one "and N more"
 MAX_ENTRIES = 10_000  # a bundle bigger than this is refused, not read
+# Digests of resources that passed validation, so the same record sent again (every patient-view
+# of one person) is not validated again. Digests only, never content; bounded; in memory only.
+VALID_CACHE_SIZE = 4096
+_valid: OrderedDict[bytes, None] = OrderedDict()
+_valid_lock = threading.Lock()
 
 
 def at(base: str, *parts: str | int) -> str:
@@ -169,16 +178,44 @@ def validate(resource_type: str, data: Mapping[str, Any], path: str, problems: P
             at(path, "resourceType"), "unknown-resource", f"'{resource_type}' is not a FHIR R4B resource"
         )
         return False
+    digest = _digest(resource_type, data)
+    if digest is not None and _seen(digest):
+        return True
     try:
         model.model_validate(dict(data))
     except pydantic.ValidationError as exc:
         _report(exc.errors(include_url=False), path, problems)
         return False
-    except (ValueError, TypeError, RecursionError, LookupError) as exc:
+    except RecursionError:
+        problems.error(path, "too-deep", f"this {resource_type} is nested too deeply to read")
+        return False
+    except (ValueError, TypeError, LookupError) as exc:
         # fhir.resources' own validators raise plain errors for some malformed input
         problems.error(path, "invalid-resource", f"not a valid {resource_type}: {type(exc).__name__}")
         return False
+    if digest is not None:
+        with _valid_lock:
+            _valid[digest] = None
+            if len(_valid) > VALID_CACHE_SIZE:
+                _valid.popitem(last=False)
     return True
+
+
+def _seen(digest: bytes) -> bool:
+    with _valid_lock:
+        if digest in _valid:
+            _valid.move_to_end(digest)
+            return True
+    return False
+
+
+def _digest(resource_type: str, data: Mapping[str, Any]) -> bytes | None:
+    """A digest of a resource's canonical JSON, or None if it has no canonical JSON form."""
+    try:
+        text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return hashlib.blake2b(resource_type.encode() + b"\0" + text, digest_size=16).digest()
 
 
 def _report(errors: Sequence[Any], path: str, problems: Problems) -> None:

@@ -29,6 +29,7 @@ VALUE_KEYS = {
     "boolean": "valueBoolean",
     "integer": "valueInteger",
     "date": "valueDate",
+    "reference": "valueReference",
 }
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str,
@@ -36,6 +37,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "boolean": bool,
     "integer": int,
     "date": str,
+    "reference": dict,
 }
 
 
@@ -111,6 +113,8 @@ def extensions(element: Mapping[str, Any], url: str, path: str) -> Iterator[tupl
 
 def value_of(ext: Mapping[str, Any], kind: str, path: str, problems: Problems) -> Any:
     """The ``value[x]`` of an extension, of the expected kind; a located error otherwise."""
+    if kind == "scalar":  # a year, a date or words ("2024", "last spring")
+        kind = next((k for k in ("integer", "date", "string") if VALUE_KEYS[k] in ext), "string")
     key = VALUE_KEYS[kind]
     value = ext.get(key)
     # bool is an int in Python: an integer extension must not take true/false
@@ -134,5 +138,6 @@ def sub_value(
     for where, sub in extensions(ext, name, path):
         value = value_of(sub, kind, where, problems)
         if value is not None:
-            found.append((at(where, VALUE_KEYS[kind]), value))
+            key = next((k for k in VALUE_KEYS.values() if k in sub), VALUE_KEYS.get(kind, "value"))
+            found.append((at(where, key), value))
     return found

@@ -32,6 +32,7 @@ from riskengine.documents.evaluation import (
 from riskengine.documents.proposal import Proposal
 from riskengine.documents.ruleset import KnowledgeOut, MitigationOut, Source, Then
 from riskengine.documents.vocab import PRINCIPLES, STAGES, TENSIONS, PrincipleId, TensionId
+from riskengine.report.brief import build_brief
 from riskengine.rules.fields import CASE_SCOPES, fact_key
 from riskengine.rules.ir import Firing
 from riskengine.rules.loader import LoadedRule, RuleBook
@@ -72,6 +73,8 @@ class _Static:
     prompt_texts: tuple[Template, Template] | None  # only when the prompt names fields
     knowledge: _Knowledge | None
     set_aside: bool  # the prompt is set aside for everyday activities
+    topic: str | None  # the point the rule makes, shared with rules that make the same one
+    ruleset_id: str
 
 
 class RuleOutputs:
@@ -113,6 +116,8 @@ def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
         prompt_texts,
         _knowledge_of(loaded),
         rule.then.prompt is not None and rule.then.prompt.everyday == "set_aside",
+        rule.topic,
+        loaded.ruleset.model.id,
     )
 
 
@@ -133,12 +138,13 @@ class _Acc:
     prompts: dict[str, tuple[tuple[int, tuple[int, int | str]], Prompt, bool]] = field(default_factory=dict)
     supports: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     gaps: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    topics: dict[str, str] = field(default_factory=dict)  # prompt id -> its rule's topic
+    asked_with: dict[str, str] = field(default_factory=dict)  # knowledge id -> its rule's prompt id
     tensions: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     tension_prompts: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     mitigations: dict[str, MitigationItem] = field(default_factory=dict)
     knowledge: dict[str, tuple[_Knowledge, list[str]]] = field(default_factory=dict)
     benefits: list[str] = field(default_factory=list)
-    living: list[tuple[bool, str]] = field(default_factory=list)
     trace: list[tuple[tuple[str, str], TraceEntry]] = field(default_factory=list)  # ((rule, item), entry)
 
 
@@ -162,17 +168,28 @@ def assemble(
     outputs = outputs or RuleOutputs(book)
     acc = _Acc()
     case = facts.case
+    living = _living(
+        [(lyl.everyday, lyl.note) for i, _ in firings if (lyl := outputs.rules[i].then.living_your_life)]
+    )
+    behind = _said_once(outputs, firings, f"packs.{proposal.proposal.activity}", living.everyday)
     for rule_index, item_id in firings:
         static = outputs.rules[rule_index]
         item = facts.find(item_id) if item_id else None
         acc.trace.append(_trace(static, case, item))
-        _apply(acc, static, static.because.fill(case, item), proposal)
+        if rule_index in behind:
+            continue  # its point is made by the best-placed rule of its topic
+        _apply(acc, static, static.because.fill(case, item), proposal, living.everyday)
         if static.prompt is not None:
             _prompt(acc, static, static.prompt, case)
+    _stand_behind(acc, outputs, behind)
     knowledge = _knowledge(acc, proposal)
-    living = _living(acc.living)
     prompts, set_aside = _split_prompts(acc, living.everyday)
     shown = {p.id for p in prompts}
+    review = Review.build(
+        on=proposal.plan.review_on,
+        success_looks_like=proposal.plan.success_looks_like,
+        look_back_at=LOOK_BACK_AT,
+    )
     return Evaluation.build(
         schema_version=1,
         proposal_id=proposal.id,
@@ -184,7 +201,16 @@ def assemble(
             disabled_rules=book.disabled,
         ),
         living_your_life=living,
-        brief=(),
+        brief=build_brief(
+            proposal,
+            prompts,
+            knowledge,
+            safety_net,
+            review,
+            living.everyday,
+            {p: t for p, t in acc.topics.items() if p in shown},
+            {k: p for k, p in acc.asked_with.items() if p in shown},
+        ),
         principles=_principles(acc, prompts),
         tensions=tuple(
             Tension.build(
@@ -201,11 +227,7 @@ def assemble(
         knowledge=knowledge,
         benefits=_benefits(proposal, acc.benefits),
         safety_net=safety_net,
-        review=Review.build(
-            on=proposal.plan.review_on,
-            success_looks_like=proposal.plan.success_looks_like,
-            look_back_at=LOOK_BACK_AT,
-        ),
+        review=review,
         trace=tuple(entry for _, entry in sorted(acc.trace, key=itemgetter(0))),
     )
 
@@ -231,17 +253,24 @@ def _prompt(acc: _Acc, static: _Static, prompt: Prompt, case: dict[str, Any]) ->
             _filled(prompt, static.prompt_texts, case),
             static.set_aside,
         )
+        if static.topic is not None:
+            acc.topics[prompt.id] = static.topic
     for tension in prompt.tensions:
         acc.tension_prompts[tension].add(prompt.id)
 
 
-def _apply(acc: _Acc, static: _Static, because: str, proposal: Proposal) -> None:
-    """Add what the rule's ``then`` says; an item with an id is kept as it first came."""
+def _apply(acc: _Acc, static: _Static, because: str, proposal: Proposal, everyday: bool) -> None:
+    """Add what the rule's ``then`` says; an item with an id is kept as it first came.
+
+    A gap whose prompt is set aside for an everyday activity is not counted against the
+    principle: the engine itself has said that planning is not needed.
+    """
     then = static.then
     for principle in then.supports:
         acc.supports[principle].append(because)
-    for principle in then.gap:
-        acc.gaps[principle].append(because)
+    if not (everyday and static.set_aside):
+        for principle in then.gap:
+            acc.gaps[principle].append(because)
     for tension in then.tension:
         acc.tensions[tension].append(because)
         if static.prompt is not None:
@@ -253,10 +282,64 @@ def _apply(acc: _Acc, static: _Static, because: str, proposal: Proposal) -> None
     if static.knowledge is not None:
         item_id = static.knowledge.out.id or static.rule_id
         acc.knowledge.setdefault(item_id, (static.knowledge, []))[1].append(because)
+        if static.prompt is not None:
+            acc.asked_with.setdefault(item_id, static.prompt.id)
     if then.benefit is not None:
         acc.benefits.append(then.benefit.text)
-    if then.living_your_life is not None:
-        acc.living.append((then.living_your_life.everyday, then.living_your_life.note))
+
+
+def _said_once(outputs: RuleOutputs, firings: Sequence[Firing], pack: str, everyday: bool) -> dict[int, int]:
+    """Rules that stand behind another of their topic: ``{rule index: the kept rule's index}``.
+
+    Of the fired rules sharing a ``topic``, the best-placed one is kept: one that is asked
+    (not set aside for an everyday activity), then one with a legal must (it leads the
+    brief), then one from the activity's own pack, then one with a prompt, then the first
+    in conversation order (stage, ruleset load order, rule position).
+    """
+    best: dict[str, tuple[tuple[bool, bool, bool, bool, tuple[int, tuple[int, int]]], int]] = {}
+    fired: dict[int, str] = {}
+    for rule_index, _ in firings:
+        static = outputs.rules[rule_index]
+        if static.topic is None or rule_index in fired:
+            continue
+        fired[rule_index] = static.topic
+        must = static.knowledge is not None and static.knowledge.out.weight == "must"
+        key = (
+            everyday and static.set_aside,  # asked, not set aside
+            not must,  # a legal must: it leads the brief
+            static.ruleset_id != pack,  # the activity's own pack
+            static.prompt is None,  # a question to ask
+            static.prompt_order,  # first in conversation order
+        )
+        found = best.get(static.topic)
+        if found is None or key < found[0]:
+            best[static.topic] = (key, rule_index)
+    return {i: best[t][1] for i, t in fired.items() if best[t][1] != i}
+
+
+def _stand_behind(acc: _Acc, outputs: RuleOutputs, behind: dict[int, int]) -> None:
+    """The kept prompt of a topic names the prompts it stands for, and serves their principles."""
+    for rule_index, kept_index in sorted(behind.items()):
+        loser, kept = outputs.rules[rule_index], outputs.rules[kept_index].prompt
+        if kept is None or kept.id not in acc.prompts:
+            continue
+        dropped = loser.prompt
+        ids = {dropped.id} if dropped is not None else set()
+        if loser.then.mitigation is not None:
+            ids.add(loser.then.mitigation.id or loser.rule_id)
+        if loser.knowledge is not None:
+            ids.add(loser.knowledge.out.id or loser.rule_id)
+        order, prompt, aside = acc.prompts[kept.id]
+        principles, tensions = (dropped.principles, dropped.tensions) if dropped else ((), ())
+        merged = Prompt.build(**{
+            **dict(prompt),
+            "principles": tuple(dict.fromkeys((*prompt.principles, *principles))),
+            "tensions": tuple(dict.fromkeys((*prompt.tensions, *tensions))),
+            "stands_for": tuple(sorted({*prompt.stands_for, *ids} - {kept.id})),
+        })  # fmt: skip
+        acc.prompts[kept.id] = (order, merged, aside)
+        for tension in tensions:
+            acc.tension_prompts[tension].add(kept.id)
 
 
 def _filled(prompt: Prompt, texts: tuple[Template, Template] | None, case: dict[str, Any]) -> Prompt:
@@ -286,35 +369,47 @@ def _mitigation(item_id: str, m: MitigationOut, proposal: Proposal, source: Sour
 
 def _knowledge(acc: _Acc, proposal: Proposal) -> tuple[KnowledgeItem, ...]:
     items = []
+    elsewhere: list[tuple[str, _Knowledge]] = []
     for item_id, (known, because) in acc.knowledge.items():
         k, review_by = known.out, known.source.review_by
         if proposal.jurisdiction not in k.jurisdictions:
-            _local_rules_prompt(acc, item_id, k, known.source, proposal)
+            elsewhere.append((item_id, known))
             continue
         items.append(KnowledgeItem.build(
             id=item_id, topic=k.topic, text=k.text, applies_because=tuple(dict.fromkeys(because)),
             weight=k.weight, jurisdictions=k.jurisdictions, source=known.ref,
-            stale=bool(review_by and proposal.as_of > review_by),
+            stale=bool(review_by and proposal.as_of > review_by), to_person=k.to_person, kind=k.kind,
         ))  # fmt: skip
+    if elsewhere:
+        _local_rules_prompt(acc, elsewhere, proposal)
     return tuple(items)
 
 
-def _local_rules_prompt(acc: _Acc, item_id: str, k: KnowledgeOut, source: Source, proposal: Proposal) -> None:
-    checked = ", ".join(j.replace("_", " ").title() for j in k.jurisdictions)
-    here = proposal.jurisdiction.replace("_", " ").title()
+def _local_rules_prompt(acc: _Acc, elsewhere: list[tuple[str, _Knowledge]], proposal: Proposal) -> None:
+    """One prompt to check local rules, listing every note not checked for this nation."""
+    here = _nation(proposal.jurisdiction)
+    notes = "; ".join(
+        f"{known.out.topic} (checked for {', '.join(map(_nation, known.out.jurisdictions))})"
+        for _, known in elsewhere
+    )
     prompt = Prompt.build(
-        id=f"local-rules.{item_id}",
+        id="local-rules",
         stage="option_talk",
         to_practitioner=(
-            f"riskengine's note on {k.topic} has been checked for {checked} only. "
-            f"Check what applies in {here} before relying on it."
+            f"These notes have not been checked for {here}, so they are not shown as facts: {notes}. "
+            f"Check what applies in {here} before relying on any of them."
         ),
-        to_person=f"The rules about {k.topic} can be different where you live. We will check what applies to you.",
+        to_person="Some rules can be different where you live. We will check which ones apply to you.",
         principles=("felton.2",),
         tensions=(),
-        source=_source_ref(source),
+        source=_source_ref(elsewhere[0][1].source),
+        stands_for=tuple(item_id for item_id, _ in elsewhere),
     )
-    acc.prompts.setdefault(prompt.id, ((STAGES.index(prompt.stage), (10_000, item_id)), prompt, False))
+    acc.prompts[prompt.id] = ((STAGES.index(prompt.stage), (10_000, 0)), prompt, False)
+
+
+def _nation(jurisdiction: str) -> str:
+    return jurisdiction.replace("_", " ").title()
 
 
 def _split_prompts(acc: _Acc, everyday: bool) -> tuple[tuple[Prompt, ...], tuple[Prompt, ...]]:

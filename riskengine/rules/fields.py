@@ -85,6 +85,14 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
             lower=True,
         ),
         "changing_medication_marked": FieldSpec(_B, "derived: at least one medicine is marked as changing"),
+        "non_depot_medication_count": FieldSpec(
+            _N, "derived: medicines recorded that are not depot injections (tablets, liquids, inhalers ...)"
+        ),
+        "changing_medicine_groups": _list(
+            "derived: the groups of the medicines changing (from class or name; with none marked, "
+            "those the title or goal name)",
+            Literal["antidepressant", "lithium", "antipsychotic", "clozapine", "depot", "benzodiazepine"],
+        ),
         "physical_health": _list("physical health tags"),
         "substance_use": _list("substance use tags"),
         "recent_crisis_days": FieldSpec(_N, "days since the last crisis, if any"),
@@ -114,6 +122,12 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "alternatives_count": FieldSpec(_N, "derived: options other than 'not now' ones"),
         "starts_in_days": FieldSpec(_N, "derived: days from as_of to timing.starts"),
         "repeats": FieldSpec(_B, "derived: the activity repeats"),
+        "says_first_try": FieldSpec(
+            _B, "derived: the title or goal says it is a first try ('first', 'never tried'), not a return"
+        ),
+        "says_again": FieldSpec(
+            _B, "derived: the title or goal says it is a return to something ('again', 'back to', 'used to')"
+        ),
     },
     "decision": {
         "participants_count": FieldSpec(_N, "derived: how many took part"),
@@ -163,6 +177,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "unsteady_count": FieldSpec(_N, "derived: members who are on and off, new or strained"),
         "links_count": FieldSpec(_N, "derived: links between members"),
         "nearest_relative_recorded": FieldSpec(_B, "derived: a member holds the nearest relative role"),
+        "carers_count": FieldSpec(_N, "derived: members recorded as caring (see member.caring)"),
     },
     "history": {
         "count": FieldSpec(_N, "derived: earlier attempts recorded"),
@@ -199,6 +214,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
     "condition": {
         "by": _enum(vocab.RaisedBy, "who proposes the condition"),
         "text": FieldSpec(_T, "the condition in words"),
+        "practical": FieldSpec(
+            _B, "derived: a practical arrangement (timing, transport, things to carry), not a gate on insight"
+        ),
     },
     "member": {
         "id": FieldSpec(_NAME, "the member's id"),
@@ -222,6 +240,13 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         ),
         "named_in_goal": FieldSpec(_B, "derived: the member's id appears as a word in the person's goal"),
         "named_in_plan": FieldSpec(_B, "derived: the member's id appears as a word in a mitigation's text"),
+        "by_role": FieldSpec(
+            _B,
+            "derived: a service that answers by its role (crisis team, helpline, GP, prescriber, RC, pharmacist)",
+        ),
+        "caring": FieldSpec(
+            _B, "derived: recorded as caring (a carer by label or id, or what they do together is care)"
+        ),
     },
     "mitigation": {
         "text": FieldSpec(_T, "the mitigation in words"),
@@ -244,9 +269,20 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "status": _enum(_NEED_STATUS, "second phase: in_place, fragile or missing"),
         "issues": _list("second phase: issues named for this need", Issue),
         "fillers_count": FieldSpec(_N, "second phase: members who could fill it"),
-        "solid_count": FieldSpec(_N, "second phase: fillers with no issue"),
+        "solid_count": FieldSpec(_N, "second phase: fillers with no issue, the record's own included"),
         "filled_by": _list("second phase: ids of members who could fill it"),
         "first_filler": FieldSpec(_NAME, "second phase: the first-ranked filler's id"),
+        "not_asked": _list("second phase: fillers who have not been told about or not agreed to the plan"),
+        "unsteady": _list("second phase: fillers whose tie is new, on and off, strained or not yet known"),
+        "rarely_seen": _list("second phase: fillers in contact too rarely for when the need falls"),
+        "told_not_to_tell": _list("second phase: fillers the person has said must not be told"),
+        "offered": FieldSpec(
+            _B, "second phase: the need comes from the kind of activity only, so it is offered"
+        ),
+        "held_in_record": _list(
+            "second phase: what the record itself fills the need with (crisis_plan, ward)",
+            Literal["crisis_plan", "ward"],
+        ),
     },
 }
 

@@ -23,10 +23,12 @@ from riskengine.documents.vocab import (
     ACTIVITY_CATEGORIES,
     FORMAL_KINDS,
     PERSONAL_KINDS,
+    fills_by_role,
     member_group,
     words_in,
 )
 from riskengine.rules.fields import fact_key
+from riskengine.run.medicines import changing_medicines, medicine_groups
 
 __all__ = ["FactSet", "build_facts", "member_group", "with_safety_net", "words_in"]
 
@@ -37,6 +39,27 @@ HARM_KINDS = frozenset(
      "physical_health", "medication_effects"}
 )  # fmt: skip
 _NOT_NOW = re.compile(r"\b(not now|not yet|later|wait|postpone|delay|not at all|don'?t)\b", re.I)
+# The title or goal says this is new to the person, or a return to something they did before
+# (practitioner review 2026-12, defect 7: an empty history is "not recorded", not "a first try").
+_FIRST_TRY = re.compile(r"\b(first|never (done|tried|been)|for the first time|new to me)\b", re.I)
+_AGAIN = re.compile(
+    r"\b(again|back to|back into|get back|going back|go back|return(ing)? to|resume|restart|used to|once more)\b",
+    re.I,
+)
+# A condition about timing or logistics (back in time for a depot, a lift home) is a practical
+# arrangement, not a gate on insight or treatment (practitioner review 2026-12, other defects).
+_PRACTICAL = re.compile(
+    r"\b(in time for|back (home )?(for|by|before)|home by|on the (monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|day)|appointment|due date|date|lift|drive[sn]? (him|her|them) |pick(ed)? up|collect|"
+    r"carr(y|ies)|bring|pack|reminder|spare)\b",
+    re.I,
+)
+_GATE = re.compile(r"complian|adheren|concordan|insight|accepts?|acknowledg|as prescribed|engag", re.I)
+_CARING = re.compile(
+    r"\bcar(er|ers|ing)\b|looks? after|personal care|\bcare for|cares for|medication|\bmeds\b|"
+    r"shopping for|cooks? for|washing|appointments",
+    re.I,
+)
 _SPACE = re.compile(r"\s+")
 _AS_IS = frozenset({bool, int, float})
 _COLLECTIONS = (tuple, list, set, frozenset)
@@ -73,7 +96,11 @@ def build_facts(proposal: Proposal) -> FactSet:
     items = {
         "concern": _items("concern", (_concern(c) for c in proposal.proposal.concerns)),
         "condition": _items(
-            "condition", ({"by": c.by, "text": c.text} for c in proposal.proposal.conditions_proposed)
+            "condition",
+            (
+                {"by": c.by, "text": c.text, "practical": _practical(c.text)}
+                for c in proposal.proposal.conditions_proposed
+            ),
         ),
         "member": _items("member", _members(proposal)),
         "mitigation": _items("mitigation", (_mitigation(m, proposal) for m in proposal.plan.mitigations)),
@@ -112,15 +139,26 @@ def with_safety_net(
     return FactSet(case, {k: v for k, v in items.items() if v})
 
 
+_NOT_ASKED = frozenset({"not_agreed", "not_aware"})
+_UNSTEADY = frozenset({"on_and_off", "new", "strained", "not_known"})
+
+
 def _need(need: SafetyNetNeed) -> dict[str, Any]:
+    by_member = need.issues_by_member
     return {
+        "not_asked": [e.member for e in by_member if not _NOT_ASKED.isdisjoint(e.issues)],
+        "unsteady": [e.member for e in by_member if not _UNSTEADY.isdisjoint(e.issues)],
+        "rarely_seen": [e.member for e in by_member if "rarely_in_contact" in e.issues],
+        "told_not_to_tell": [e.member for e in by_member if "consent_conflict" in e.issues],
+        "held_in_record": need.held_in_record,
+        "offered": need.offered,
         "role": need.role,
         "when": need.when,
         "why": need.why,
         "status": need.status,
         "issues": need.issues,
         "fillers_count": len(need.filled_by),
-        "solid_count": len(need.filled_by) - len(need.issues_by_member),
+        "solid_count": len(need.filled_by) - len(need.issues_by_member) + len(need.held_in_record),
         "filled_by": need.filled_by,
         "first_filler": need.filled_by[0] if need.filled_by else None,
     }
@@ -172,9 +210,7 @@ def _person(p: Proposal) -> dict[str, Any]:
     person = p.person
     statement = person.advance_statement
     rules = statement.information_sharing if statement else ()
-    marked = [m for m in person.medication if m.changing]
-    # None marked: any not ruled out (changing: false) may be the one; failing that, any.
-    changing = marked or [m for m in person.medication if m.changing is None] or list(person.medication)
+    changing, marked = changing_medicines(p)
     return {
         "legal_context": person.legal_context,
         "capacity": person.capacity.status,
@@ -194,7 +230,9 @@ def _person(p: Proposal) -> dict[str, Any]:
         "medication_count": len({m.name.lower() for m in person.medication}),
         "changing_medication_names": [m.name.lower() for m in changing],
         "changing_medication_classes": [m.class_.lower() for m in changing if m.class_],
-        "changing_medication_marked": bool(marked),
+        "changing_medication_marked": marked,
+        "changing_medicine_groups": medicine_groups(p, changing),
+        "non_depot_medication_count": sum("depot" not in medicine_groups(p, [m]) for m in person.medication),
         "physical_health": person.physical_health,
         "substance_use": person.substance_use,
         "recent_crisis_days": person.recent_crisis_days,
@@ -206,7 +244,11 @@ def _proposal(p: Proposal) -> dict[str, Any]:
     kinds = {c.kind for c in d.concerns}
     not_now = [o for o in d.options_considered if _NOT_NOW.search(o)]
     timing = d.timing
+    said = " ".join(t for t in (d.title, d.goal) if t)
+    again = bool(_AGAIN.search(said))
     return {
+        "says_first_try": bool(_FIRST_TRY.search(said)) and not again,
+        "says_again": again,
         "activity": d.activity,
         "jurisdiction": p.jurisdiction,
         "categories": [*d.categories, *ACTIVITY_CATEGORIES[d.activity]],
@@ -295,6 +337,7 @@ def _network(p: Proposal) -> dict[str, Any]:
         "unsteady_count": sum(m.steadiness in {"on_and_off", "new", "strained"} for m in net),
         "links_count": len({frozenset(link) for link in p.links}),
         "nearest_relative_recorded": any("nearest_relative" in m.legal_roles for m in net),
+        "carers_count": sum(_caring(m) for m in net),
     }
 
 
@@ -306,6 +349,25 @@ def _history(p: Proposal) -> dict[str, Any]:
         "difficult_count": sum(o in {"negative", "mixed"} for o in outcomes),
         "learning_count": sum(bool(a.learning) for a in p.history),
     }
+
+
+def _caring(m: Member) -> bool:
+    """Recorded as caring: a carer by label or id, or what they do together is care.
+
+    A friend who comes to a 5k is not a carer (practitioner review 2026-12, defect 7).
+    """
+    return _says_caring(m.id, m.kind_label, m.does_together)
+
+
+@functools.lru_cache(maxsize=4096)
+def _says_caring(member_id: str, label: str | None, together: tuple[str, ...]) -> bool:
+    return bool(_CARING.search(" ".join([member_id, label or "", *together])))
+
+
+@functools.lru_cache(maxsize=4096)
+def _practical(text: str) -> bool:
+    """A practical arrangement (timing, transport, things to carry), not a gate on insight or treatment."""
+    return bool(_PRACTICAL.search(text)) and not _GATE.search(text)
 
 
 def _concern(c: Any) -> dict[str, Any]:
@@ -340,6 +402,8 @@ def _member(
         "sharing_refused": m.id in refused or m.kind in refused,
         "named_in_goal": m.id.lower() in goal,
         "named_in_plan": m.id.lower() in plan,
+        "caring": _caring(m),
+        "by_role": fills_by_role(m.kind, m.kind_label),
     }
 
 

@@ -61,5 +61,5 @@ def need_requests(book: RuleBook, facts: FactSet, firings: Sequence[Firing]) -> 
         if need is not None:
             item = facts.find(item_id) if item_id else None
             why = fill_text(need.why, facts.case, item)
-            out.append(NeedRequest(need.role, need.when, why, need.kinds, need.steadiness))
+            out.append(NeedRequest(need.role, need.when, why, need.kinds, need.steadiness, need.offered))
     return out

@@ -8,8 +8,8 @@ Modules and what they may import:
 
 * :mod:`.protocol`, :mod:`.decisionlog`: the standard library and orjson only (so
   ``riskengine log verify`` runs without the ``service`` extra).
-* :mod:`.worker`, :mod:`.cards`: ``riskengine`` public names, :mod:`riskengine.fhir`,
-  :mod:`._core` (the one module that reaches past ``import riskengine``).
+* :mod:`.worker`, :mod:`.cards`, :mod:`._batch`: ``riskengine`` public names and the doors of
+  :mod:`riskengine.fhir` and :mod:`riskengine.batch`. Nothing in the service reaches past a door.
 * :mod:`.config`, :mod:`.auth`, :mod:`.models`, :mod:`.problems`, :mod:`.pool`,
   :mod:`.app`: the ``service`` extra (FastAPI, uvicorn, PyJWT), pydantic, and the modules above.
 * :mod:`.commands`: nothing heavy at import time (the handlers import lazily).

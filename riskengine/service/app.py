@@ -426,7 +426,7 @@ _PROBLEM = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     words = {400: "Unreadable body or parameter", 401: "Not authenticated",
-             404: "Not found (for format=person: no person copy renderer in this version)",
+             404: "Not found",
              413: "Body too large", 415: "Unsupported media type", 422: "Invalid proposal",
              503: "No worker could answer (Retry-After says when to try again)"}  # fmt: skip
     return {code: {"description": words[code], **_PROBLEM} for code in codes}
@@ -449,7 +449,7 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         summary="Evaluate one proposal",
         description="The body is a proposal (JSON, or YAML with `application/yaml`). The JSON answer "
         "is byte-identical to `riskengine evaluate --format json`. `format=text` gives the practitioner's "
-        "text report, `format=person` the person's copy. The `Evaluation-Id` header names the decision "
+        "text report (`full=true`: every section), `format=person` the person's copy, each as the CLI prints it. The `Evaluation-Id` header names the decision "
         "log entry.",
         responses={
             200: {
@@ -459,7 +459,7 @@ def _rest_routes(app: FastAPI, state: State) -> None:
                     "text/plain": {"schema": {"type": "string"}},
                 },
             },
-            **_problems(400, 401, 404, 413, 415, 422, 503),
+            **_problems(400, 401, 413, 415, 422, 503),
         },
         openapi_extra={
             "requestBody": {
@@ -473,18 +473,18 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         },
         response_class=Response,
     )
-    async def evaluate(request: Request, format: Literal["json", "text", "person"] = "json") -> Response:
+    async def evaluate(
+        request: Request, format: Literal["json", "text", "person"] = "json", full: bool = False
+    ) -> Response:
         authorise(request)
         media = _media(request)
         if media not in _JSON_TYPES | _YAML_TYPES:
             raise _unsupported(media, _JSON_TYPES | _YAML_TYPES)
-        if format == "person" and not state.pool.info.get("person_copy"):
-            raise ProblemError(404, "no-person-copy", "Not available",
-                               "this version of riskengine has no person copy renderer; use format=text")  # fmt: skip
         raw = await _body(request, config.max_body_bytes)
         text = _text(raw, "request")
         reply = await _call(state, {"op": "evaluate", "text": text,
-                                    "media": "yaml" if media in _YAML_TYPES else "json", "format": format})  # fmt: skip
+                                    "media": "yaml" if media in _YAML_TYPES else "json",
+                                    "format": "text-full" if format == "text" and full else format})  # fmt: skip
         body = str(reply["body"]).encode()
         evaluation_id = str(uuid.uuid4())
         await state.record({"kind": "evaluation", "route": "/v1/evaluations", "evaluation_id": evaluation_id,
@@ -560,11 +560,7 @@ def _rest_routes(app: FastAPI, state: State) -> None:
             raise ProblemError(
                 404, "report-gone", "Not found", "no such evaluation, or its time to be shown has passed"
             )
-        if audience == "person" and not state.pool.info.get("person_copy"):
-            raise ProblemError(
-                404, "no-person-copy", "Not available", "this version has no person copy renderer"
-            )
-        fmt = "person" if audience == "person" else "text"
+        fmt = "person" if audience == "person" else "text-full"
         reply = await _call(state, {"op": "render", "evaluation": evaluation, "format": fmt})
         return Response(str(reply["body"]), media_type="text/plain; charset=utf-8")
 
@@ -781,11 +777,11 @@ def _cds_routes(app: FastAPI, state: State) -> None:
         call = _cds_document(raw, models.CdsRequest)
         data = call.model_dump(mode="json", exclude_none=True)
         evaluation_id = str(uuid.uuid4())
-        links = [{"label": "Full practitioner report", "url": f"{state.base_url}/v1/reports/{evaluation_id}/practitioner",
-                  "type": "absolute"}]  # fmt: skip
-        if state.pool.info.get("person_copy"):
-            links.append({"label": "The person's copy", "url": f"{state.base_url}/v1/reports/{evaluation_id}/person",
-                          "type": "absolute"})  # fmt: skip
+        reports = f"{state.base_url}/v1/reports/{evaluation_id}"
+        links = [
+            {"label": "Full practitioner report", "url": f"{reports}/practitioner", "type": "absolute"},
+            {"label": "The person's copy, in plain English", "url": f"{reports}/person", "type": "absolute"},
+        ]
         data.pop("fhirAuthorization", None)  # credentials are never passed on or logged
         message = {"op": "cds", "request": data, "links": links if config.report_ttl_seconds > 0 else []}
         reply = await _call(state, message)

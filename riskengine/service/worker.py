@@ -8,7 +8,7 @@ accident goes to stderr, never into the protocol.
 Proposal text is never kept: the parse cache is switched off once the rulesets are loaded.
 
 May import: the standard library, ``riskengine`` public names, :mod:`riskengine.fhir`,
-and the service's :mod:`.protocol`, :mod:`.cards`, :mod:`._core`.
+and the service's :mod:`.protocol` and :mod:`.cards`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from typing import Any, BinaryIO
 import riskengine
 
 from . import cards as card_builder
-from ._core import evaluation_text, person_text
 from .protocol import read_frame, write_frame
 
 __all__ = ["main", "ruleset_set_hash"]
@@ -71,7 +70,7 @@ class Worker:
             "rulesets": self.rulesets,
             "set_sha256": self.set_hash,
             "source_label": self.label,
-            "person_copy": person_text is not None,
+            "person_copy": True,
         }
 
     def warm_up(self) -> None:
@@ -113,13 +112,10 @@ class Worker:
                 "proposal_id": proposal.id}  # fmt: skip
 
     def _render(self, evaluation: riskengine.Evaluation, fmt: str) -> str:
-        if fmt == "text":
-            return evaluation_text(evaluation)
+        if fmt in ("text", "text-full"):
+            return riskengine.render_text(evaluation, full=fmt == "text-full")
         if fmt == "person":
-            if person_text is None:
-                msg = "no person copy renderer"
-                raise riskengine.RiskEngineError(msg)
-            return person_text(evaluation)
+            return riskengine.render_person(evaluation)
         return evaluation.to_json() + "\n"
 
     def batch(self, message: Mapping[str, Any]) -> dict[str, Any]:
