@@ -45,7 +45,7 @@ _STAGES = {
 _BRIEF = {
     "consent_conflict": "Sharing: part of the plan relies on telling someone the person has not agreed to tell",
     "legal_must": "Law and guidance: something this plan has to take into account",
-    "not_agreed": "Not yet agreed: the plan leans on people who have not yet said they will help",
+    "not_agreed": "Not yet agreed: the plan leans on people not yet recorded as knowing about it and agreeing",
     "persons_words": "The person's own words about what matters to them",
     "next_review": "Review: when and how to look back on this decision together",
 }
@@ -85,11 +85,9 @@ def cards_for(
     label: str,
     links: Sequence[Mapping[str, str]],
 ) -> list[dict[str, Any]]:
-    """The cards for one evaluation: brief items (or else stages), then the plan card."""
-    cards = _brief_cards(evaluation, label, links) or [
-        *_stage_cards(evaluation, label, links),
-        *_knowledge_card(evaluation, label, links),
-    ]
+    """The cards for one evaluation: brief items (or else stages), law and guidance, the plan."""
+    cards = _brief_cards(evaluation, label, links) or _stage_cards(evaluation, label, links)
+    cards += _knowledge_card(evaluation, label, links)  # where sources and review dates are said
     plan = _plan_card(evaluation, resources, label, links)
     if plan is not None:
         cards.append(plan)
