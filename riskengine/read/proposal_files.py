@@ -97,4 +97,13 @@ def proposal_warnings(p: Proposal, source: SourceMap | None = None) -> list[Diag
             message = f"kind '{member.kind_label}' is not in the vocabulary, read as 'other'{hint}"
             path = ("network", i, "kind")
             out.append(Diagnostic(source.locate(path), "open-kind", dotted(path), message, "warning"))
+    if p.jurisdiction == "northern_ireland" and p.person.legal_context == "community_treatment_order":
+        # Never silently accepted (practitioner review 2026-12, defect 9); packs.nations also
+        # puts it first in the evaluation.
+        where = ("person", "legal_context")
+        message = (
+            "Northern Ireland has no community treatment orders (Mental Health (Northern Ireland) Order 1986); "
+            "check the person's legal position (Article 15 leave, guardianship, detained or informal)"
+        )
+        out.append(Diagnostic(source.locate(where), "no-such-order", dotted(where), message, "warning"))
     return out

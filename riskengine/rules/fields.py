@@ -85,6 +85,10 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
             lower=True,
         ),
         "changing_medication_marked": FieldSpec(_B, "derived: at least one medicine is marked as changing"),
+        "changing_medication_named": FieldSpec(
+            _B,
+            "derived: the title or goal names a recorded medicine, by name or group (e.g. 'coming off lithium')",
+        ),
         "non_depot_medication_count": FieldSpec(
             _N, "derived: medicines recorded that are not depot injections (tablets, liquids, inhalers ...)"
         ),

@@ -28,7 +28,7 @@ from riskengine.documents.vocab import (
     words_in,
 )
 from riskengine.rules.fields import fact_key
-from riskengine.run.medicines import changing_medicines, medicine_groups
+from riskengine.run.medicines import changing_medicines, medicine_groups, named_in_words
 
 __all__ = ["FactSet", "build_facts", "member_group", "with_safety_net", "words_in"]
 
@@ -38,7 +38,13 @@ HARM_KINDS = frozenset(
     {"harm_to_self", "harm_from_others", "harm_to_others", "relapse_or_crisis",
      "physical_health", "medication_effects"}
 )  # fmt: skip
-_NOT_NOW = re.compile(r"\b(not now|not yet|later|wait|postpone|delay|not at all|don'?t)\b", re.I)
+# "Keep shooting as a guest for now" and "apply after the next review" are not-now options too
+# (practitioner review 2026-12, the clay shooting case).
+_NOT_NOW = re.compile(
+    r"\b(not now|not yet|later|wait|postpone|delay|not at all|don'?t|for now|for the time being|"
+    r"after (the|my|his|her|their|next)|until|next (year|month|spring|summer|autumn|winter))\b",
+    re.I,
+)
 # The title or goal says this is new to the person, or a return to something they did before
 # (practitioner review 2026-12, defect 7: an empty history is "not recorded", not "a first try").
 _FIRST_TRY = re.compile(r"\b(first|never (done|tried|been)|for the first time|new to me)\b", re.I)
@@ -231,6 +237,7 @@ def _person(p: Proposal) -> dict[str, Any]:
         "changing_medication_names": [m.name.lower() for m in changing],
         "changing_medication_classes": [m.class_.lower() for m in changing if m.class_],
         "changing_medication_marked": marked,
+        "changing_medication_named": named_in_words(p),
         "changing_medicine_groups": medicine_groups(p, changing),
         "non_depot_medication_count": sum("depot" not in medicine_groups(p, [m]) for m in person.medication),
         "physical_health": person.physical_health,

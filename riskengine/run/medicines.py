@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from riskengine.documents.proposal import Medication, Proposal
 
-__all__ = ["MEDICINE_GROUPS", "changing_medicines", "medicine_groups"]
+__all__ = ["MEDICINE_GROUPS", "changing_medicines", "medicine_groups", "named_in_words"]
 
 # group -> (class words, name words). Matching is on whole words, lower case.
 MEDICINE_GROUPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -93,6 +93,15 @@ def changing_medicines(proposal: Proposal) -> tuple[list[Medication], bool]:
     said = _said(proposal)
     named = [m for m in open_ if not _words(m.name).isdisjoint(said) or _groups_of(m) & _said_groups(said)]
     return named or open_, False
+
+
+def named_in_words(proposal: Proposal) -> bool:
+    """Whether the title or goal names one of the recorded medicines (by name or group)."""
+    said = _said(proposal)
+    return any(
+        not _words(m.name).isdisjoint(said) or _groups_of(m) & _said_groups(said)
+        for m in proposal.person.medication
+    )
 
 
 def medicine_groups(proposal: Proposal, medicines: Iterable[Medication]) -> list[str]:
