@@ -57,7 +57,11 @@ Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 # Each capability adds its own commands: the module's ``register(sub)`` adds subparsers
 # with ``set_defaults(handler=...)``. These modules import nothing heavy at import time
 # (the handler imports its extra's libraries, and says which extra to install if absent).
-CAPABILITY_COMMANDS: tuple[str, ...] = ("riskengine.fhir.commands", "riskengine.training.commands")
+CAPABILITY_COMMANDS: tuple[str, ...] = (
+    "riskengine.fhir.commands",
+    "riskengine.training.commands",
+    "riskengine.service.commands",
+)
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: Proposal.model_json_schema(by_alias=True),
     "evaluation": lambda: Evaluation.model_json_schema(by_alias=True),

@@ -2,10 +2,18 @@
 
 An :class:`Engine` exists only fully loaded and compiled; building one raises
 :class:`~riskengine.errors.RulesetError` listing every problem in the rulesets.
+
+Thread safety: durable-rules keeps its rulesets in one process-wide table with no locking,
+and its C engine can crash the process when two threads use it at once. So every run of
+every :class:`Engine` in a process is serialised by one process-wide lock: calling
+:meth:`Engine.evaluate` from several threads is safe and gives the same results as calling
+it from one, but gains no speed. For parallel work use processes, each with its own
+Engine (as ``riskengine serve`` does).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,9 @@ from riskengine.run.two_phase import run_two_phases
 __all__ = ["DEFAULT_BACKEND", "Engine", "default_rulesets_dir"]
 
 DEFAULT_BACKEND = "durable"
+# One lock for the whole process, not one per Engine: durable-rules' ruleset table is global,
+# so two Engines in two threads would still share (and corrupt) it.
+_RUN_LOCK = threading.RLock()
 
 
 class Engine:
@@ -36,6 +47,11 @@ class Engine:
     (:mod:`riskengine.analysis.safety_net`). Phase 2 runs the rules that read that
     analysis (``safety_net.*``, ``for_each: need``) on the same facts plus the
     analysis. Assembly merges the firings of both.
+
+    Thread safety: an Engine may be shared between threads. Its runs (``evaluate``, ``fire``)
+    are serialised by a process-wide lock, because durable-rules is not thread-safe; the
+    loaded rulesets are never changed after construction. Evaluations are independent: no
+    state is kept from one to the next. A forked child must build its own Engine.
     """
 
     def __init__(self, book: RuleBook, backend: Backend) -> None:
@@ -66,10 +82,11 @@ class Engine:
     def evaluate(self, proposal: Proposal | Mapping[str, Any]) -> Evaluation:
         """Evaluate one proposal. It prompts; it never decides."""
         model = proposal if isinstance(proposal, Proposal) else proposal_from_data(proposal)
-        facts, firings, analysis = self._run(model)
-        return assemble(
-            self.book, model, facts, firings, self.backend.name, analysis.safety_net, outputs=self.outputs
-        )
+        with _RUN_LOCK:  # re-entrant: _run takes it again
+            facts, firings, analysis = self._run(model)
+            return assemble(
+                self.book, model, facts, firings, self.backend.name, analysis.safety_net, outputs=self.outputs
+            )
 
     def fire(self, proposal: Proposal) -> tuple[FactSet, tuple[Firing, ...]]:
         """The (second-phase) facts and the firings of both phases, indexed into ``book.rules``."""
@@ -81,7 +98,8 @@ class Engine:
         return {self.book.rules[index].rule.id for index, _ in firings}
 
     def _run(self, model: Proposal) -> tuple[FactSet, tuple[Firing, ...], SafetyNetAnalysis]:
-        result = run_two_phases(self.book, self.backend, model)
+        with _RUN_LOCK:
+            result = run_two_phases(self.book, self.backend, model)
         return result.facts, result.firings, result.analysis
 
 
