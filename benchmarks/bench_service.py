@@ -113,7 +113,10 @@ def in_process(seconds: float = 5.0) -> dict[str, Any]:
         engine.evaluate(riskengine.parse_proposal(text, "request.json")).to_json()
         times.append(time.perf_counter() - start)
     times.sort()
-    return {"per_second": round(len(times) / sum(times), 1), "p50_ms": round(times[len(times) // 2] * 1000, 2)}
+    return {
+        "per_second": round(len(times) / sum(times), 1),
+        "p50_ms": round(times[len(times) // 2] * 1000, 2),
+    }
 
 
 def rest(server: Server, total: int, connections: int) -> dict[str, Any]:
@@ -133,7 +136,12 @@ def soak(server: Server, total: int, connections: int, samples: int = 10) -> dic
         errors += result["errors"] + (total // samples - result["requests"])
         rates.append(result["per_second"])
         memory.append(_rss_mib(server))
-    return {"requests": total, "errors": errors, "rss_mib": memory, "per_second_median": statistics.median(rates)}
+    return {
+        "requests": total,
+        "errors": errors,
+        "rss_mib": memory,
+        "per_second_median": statistics.median(rates),
+    }
 
 
 def cds(server: Server, total: int, connections: int) -> dict[str, Any]:
@@ -155,9 +163,15 @@ def batch(server: Server, lines: int) -> dict[str, Any]:
     body = "".join(json.dumps({**data, "id": f"prop-{i}"}, default=str) + "\n" for i in range(lines)).encode()
     began = time.perf_counter()
     out = 0
-    with httpx.Client(timeout=600) as client, client.stream(
-        "POST", server.url + "/v1/evaluations:batch", content=body, headers={"content-type": "application/x-ndjson"}
-    ) as answer:
+    with (
+        httpx.Client(timeout=600) as client,
+        client.stream(
+            "POST",
+            server.url + "/v1/evaluations:batch",
+            content=body,
+            headers={"content-type": "application/x-ndjson"},
+        ) as answer,
+    ):
         for line in answer.iter_lines():
             out += bool(line) and '"evaluation":' in line[:200]
     elapsed = time.perf_counter() - began
@@ -177,7 +191,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--decision-log", action="store_true", help="log every decision (fsync each commit)")
-    parser.add_argument("--soak", type=int, default=None, help="requests in the memory soak (default 100,000)")
+    parser.add_argument(
+        "--soak", type=int, default=None, help="requests in the memory soak (default 100,000)"
+    )
     args = parser.parse_args()
     only = set(args.only or ("rest", "cds", "soak", "batch"))
     n = args.requests or (5_000 if args.quick else 20_000)
@@ -198,7 +214,9 @@ def main() -> int:
             if "batch" in only:
                 results["batch"] = _note("batch", batch(server, 2_000 if args.quick else 10_000))
             if "soak" in only:
-                results["soak"] = _note("soak", soak(server, args.soak or (20_000 if args.quick else 100_000), args.connections))
+                results["soak"] = _note(
+                    "soak", soak(server, args.soak or (20_000 if args.quick else 100_000), args.connections)
+                )
         finally:
             server.stop()
     print(json.dumps(results, indent=2))

@@ -4,6 +4,7 @@ reordering, rotation keeps one chain across files, and a torn last line is set a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def test_a_whole_log_verifies_and_chains_from_genesis(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     entries = write(path, 5)
     assert entries[0]["prev"] == GENESIS and [e["seq"] for e in entries] == [0, 1, 2, 3, 4]
-    assert all(b["prev"] == a["hash"] for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(entries))
     report = verify(path)
     assert report.ok and report.entries == 5 and report.head == entries[-1]["hash"]
 
@@ -169,12 +170,12 @@ def test_log_verify_command_exit_codes_and_json(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     write(path, 2)
     ok = subprocess.run([sys.executable, "-m", "riskengine.cli", "log", "verify", str(path), "--format", "json"],
-                        cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+                        cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
     assert ok.returncode == 0 and json.loads(ok.stdout)["entries"] == 2
     path.write_bytes(path.read_bytes().replace(b'"e1"', b'"e7"'))
     bad = subprocess.run([sys.executable, "-m", "riskengine.cli", "log", "verify", str(path)], cwd=ROOT,
-                         capture_output=True, text=True)  # fmt: skip
+                         capture_output=True, text=True, check=False)  # fmt: skip
     assert bad.returncode == 1 and "BROKEN" in bad.stdout and "log.jsonl:2" in bad.stderr
     missing = subprocess.run([sys.executable, "-m", "riskengine.cli", "log", "verify", str(tmp_path / "none")],
-                             cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+                             cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
     assert missing.returncode == 1

@@ -47,10 +47,13 @@ def test_runs_hold_the_process_wide_lock() -> None:
     proposal = riskengine.load_proposal(PROPOSALS[0])
     done = threading.Event()
     with engine_module._RUN_LOCK:
-        thread = threading.Thread(target=lambda: (engine.evaluate(proposal), done.set()))
+
+        def run() -> None:
+            engine.evaluate(proposal)
+            done.set()
+
+        thread = threading.Thread(target=run)
         thread.start()
         assert not done.wait(0.5)
     assert done.wait(30)
     thread.join()
-
-

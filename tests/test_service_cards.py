@@ -18,9 +18,17 @@ from riskengine.service.cards import SUMMARY_LIMIT, cards_for, not_evaluated_car
 from .paths import ROOT
 
 PROPOSALS = sorted((ROOT / "scenarios" / "proposals").glob("*.yaml")) + sorted(
-    p for p in (ROOT / "tests" / "fixtures" / "activities").rglob("*.yaml") if not p.name.endswith(".expect.yaml")
+    p
+    for p in (ROOT / "tests" / "fixtures" / "activities").rglob("*.yaml")
+    if not p.name.endswith(".expect.yaml")
 )
-LINKS = [{"label": "Full practitioner report", "url": "http://127.0.0.1:1/v1/reports/x/practitioner", "type": "absolute"}]
+LINKS = [
+    {
+        "label": "Full practitioner report",
+        "url": "http://127.0.0.1:1/v1/reports/x/practitioner",
+        "type": "absolute",
+    }
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +55,7 @@ def test_cards_are_info_short_and_free_of_the_persons_details(shipped: riskengin
     proposal = riskengine.load_proposal(path)
     evaluation = shipped.evaluate(proposal)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    secrets = _free_text(data) + [proposal.id, proposal.person.ref or ""]
+    secrets = [*_free_text(data), proposal.id, proposal.person.ref or ""]
     cards = cards_for(evaluation, [{"resourceType": "CarePlan"}], label="riskengine test", links=LINKS)
     assert 1 <= len(cards) <= 7  # few cards: alert fatigue is a hazard
     for card in cards:
@@ -64,9 +72,14 @@ def test_brief_items_become_one_card_each_with_fixed_summaries(shipped: riskengi
     evaluation = shipped.evaluate(riskengine.load_proposal(PROPOSALS[0]))
     brief = tuple(
         riskengine.Evaluation.model_fields["brief"].annotation.__args__[0](  # type: ignore[union-attr]
-            kind=kind, to_practitioner=f"Practitioner words {i}", to_person=f"Person words {i}", stands_for=(f"x.{i}",)
+            kind=kind,
+            to_practitioner=f"Practitioner words {i}",
+            to_person=f"Person words {i}",
+            stands_for=(f"x.{i}",),
         )
-        for i, kind in enumerate(["consent_conflict", "legal_must", "not_agreed", "persons_words", "next_review"])
+        for i, kind in enumerate(
+            ["consent_conflict", "legal_must", "not_agreed", "persons_words", "next_review"]
+        )
     )
     with_brief = evaluation.model_copy(update={"brief": brief})
     cards = cards_for(with_brief, [], label="L", links=LINKS)
@@ -77,10 +90,14 @@ def test_brief_items_become_one_card_each_with_fixed_summaries(shipped: riskengi
 
 
 def test_stale_knowledge_is_said_on_the_card(shipped: riskengine.Engine) -> None:
-    evaluation = shipped.evaluate(riskengine.load_proposal(ROOT / "scenarios" / "proposals" / "clay-shooting-certificate.yaml"))
+    evaluation = shipped.evaluate(
+        riskengine.load_proposal(ROOT / "scenarios" / "proposals" / "clay-shooting-certificate.yaml")
+    )
     item = evaluation.knowledge[0].model_copy(update={"stale": True})
     stale = evaluation.model_copy(update={"knowledge": (item, *evaluation.knowledge[1:])})
-    [card] = [c for c in cards_for(stale, [], label="L", links=[]) if c["summary"].startswith("Law and guidance")]
+    [card] = [
+        c for c in cards_for(stale, [], label="L", links=[]) if c["summary"].startswith("Law and guidance")
+    ]
     assert "(1 past review date)" in card["summary"] and "Past its review date" in card["detail"]
 
 

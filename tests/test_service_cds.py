@@ -71,7 +71,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
 def server(tmp_path_factory: pytest.TempPathFactory, keys: Keys) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("cds")
     tokens = workdir / "tokens"
-    tokens.write_text(f"# the integration test's token\nsha256:{hashlib.sha256(TOKEN.encode()).hexdigest()}\n")
+    tokens.write_text(
+        f"# the integration test's token\nsha256:{hashlib.sha256(TOKEN.encode()).hexdigest()}\n"
+    )
     server = Server(workdir)
     server.config.update({
         "workers": 2,
@@ -119,7 +121,9 @@ def hook_call(prefetch: dict[str, Any] | None, patient: str = "pt-2041") -> dict
     return body
 
 
-def call(client: httpx.Client, server: Server, keys: Keys, body: dict[str, Any], **claims: Any) -> httpx.Response:
+def call(
+    client: httpx.Client, server: Server, keys: Keys, body: dict[str, Any], **claims: Any
+) -> httpx.Response:
     return client.post(f"/cds-services/{SERVICE}", json=body,
                        headers={"authorization": f"Bearer {token(server, keys, **claims)}"})  # fmt: skip
 
@@ -207,7 +211,9 @@ def test_absent_prefetch_answers_with_a_card_saying_what_is_missing(
     assert "fetches nothing" in card["detail"]
 
 
-def test_records_about_someone_else_are_not_evaluated(client: httpx.Client, server: Server, keys: Keys) -> None:
+def test_records_about_someone_else_are_not_evaluated(
+    client: httpx.Client, server: Server, keys: Keys
+) -> None:
     _, prefetch = prefetch_of(load_bundle("england-parkrun"))
     answer = call(client, server, keys, hook_call(prefetch, "someone-else"))
     [card] = answer.json()["cards"]
@@ -215,7 +221,9 @@ def test_records_about_someone_else_are_not_evaluated(client: httpx.Client, serv
     assert "suggestions" not in card
 
 
-def test_unmappable_prefetch_gives_a_card_with_fhir_paths(client: httpx.Client, server: Server, keys: Keys) -> None:
+def test_unmappable_prefetch_gives_a_card_with_fhir_paths(
+    client: httpx.Client, server: Server, keys: Keys
+) -> None:
     bundle = load_bundle("broken")
     patient, prefetch = prefetch_of(bundle)
     mixed = call(client, server, keys, hook_call(prefetch, patient))  # it has a Condition about someone else
@@ -230,14 +238,18 @@ def test_unmappable_prefetch_gives_a_card_with_fhir_paths(client: httpx.Client, 
 
 def test_hook_errors_are_problems(client: httpx.Client, server: Server, keys: Keys) -> None:
     auth = {"authorization": f"Bearer {token(server, keys)}"}
-    bad = client.post(f"/cds-services/{SERVICE}", content=b"{", headers={**auth, "content-type": "application/json"})
+    bad = client.post(
+        f"/cds-services/{SERVICE}", content=b"{", headers={**auth, "content-type": "application/json"}
+    )
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     auth = {"authorization": f"Bearer {token(server, keys)}"}
     invalid = client.post(f"/cds-services/{SERVICE}", json={"hook": "patient-view"}, headers=auth)
     assert invalid.status_code == 422
     assert {d["pointer"] for d in invalid.json()["diagnostics"]} >= {"/hookInstance", "/context"}
     auth = {"authorization": f"Bearer {token(server, keys)}"}
-    wrong = client.post(f"/cds-services/{SERVICE}", json={**hook_call(None), "hook": "order-sign"}, headers=auth)
+    wrong = client.post(
+        f"/cds-services/{SERVICE}", json={**hook_call(None), "hook": "order-sign"}, headers=auth
+    )
     assert wrong.status_code == 422 and wrong.json()["diagnostics"][0]["pointer"] == "/hook"
     assert client.post("/cds-services/no-such-service", json=hook_call(None)).status_code == 404
 
@@ -263,30 +275,40 @@ def test_feedback_goes_into_the_decision_log_with_reasons_and_comments(
     log = server.workdir / "decisions.jsonl"
     entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     [evaluated] = [e for e in entries if e.get("hook_instance") == body["hookInstance"]]
-    assert evaluated["evaluation_id"] == answer.headers["evaluation-id"] and evaluated["result"] == "evaluated"
+    assert (
+        evaluated["evaluation_id"] == answer.headers["evaluation-id"] and evaluated["result"] == "evaluated"
+    )
     assert {c["uuid"] for c in evaluated["cards"]} == {c["uuid"] for c in cards}
     recorded = entries[-1]
     assert recorded["kind"] == "feedback" and recorded["evaluation_id"] == evaluated["evaluation_id"]
     accepted, overridden = recorded["outcomes"]
-    assert accepted["outcome"] == "accepted" and accepted["accepted_suggestions"] == [plan["suggestions"][0]["uuid"]]
+    assert accepted["outcome"] == "accepted" and accepted["accepted_suggestions"] == [
+        plan["suggestions"][0]["uuid"]
+    ]
     assert overridden["override_reason"]["code"] == "person-chose-otherwise"
     assert overridden["comment"] == "He chose to go alone first"
     # The hook's input is hashed, not kept (keep_input is off), and the chain verifies.
     assert "Synthetic" not in log.read_text(encoding="utf-8")
     verify = subprocess.run([sys.executable, "-m", "riskengine.cli", "log", "verify", str(log)], cwd=ROOT,
-                            capture_output=True, text=True)  # fmt: skip
+                            capture_output=True, text=True, check=False)  # fmt: skip
     assert verify.returncode == 0, verify.stderr
 
 
-def test_feedback_that_is_not_a_feedback_document_is_422(client: httpx.Client, server: Server, keys: Keys) -> None:
+def test_feedback_that_is_not_a_feedback_document_is_422(
+    client: httpx.Client, server: Server, keys: Keys
+) -> None:
     sent = client.post(f"/cds-services/{SERVICE}/feedback", json={"feedback": [{"card": "x", "outcome": "maybe"}]},
                        headers={"authorization": f"Bearer {token(server, keys)}"})  # fmt: skip
     assert sent.status_code == 422
 
 
 # -- authentication ---------------------------------------------------------------------------
-def test_a_jwt_signed_with_a_configured_pem_key_is_accepted(client: httpx.Client, server: Server, keys: Keys) -> None:
-    answer = call(client, server, keys, hook_call(None), iss=RSA_ISSUER, key=keys.rsa, algorithm="RS384", headers={})
+def test_a_jwt_signed_with_a_configured_pem_key_is_accepted(
+    client: httpx.Client, server: Server, keys: Keys
+) -> None:
+    answer = call(
+        client, server, keys, hook_call(None), iss=RSA_ISSUER, key=keys.rsa, algorithm="RS384", headers={}
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -311,7 +333,10 @@ def test_malformed_credentials_are_refused(client: httpx.Client, case: str) -> N
 JWT_REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "unknown issuer": ({"iss": "https://stranger.example.test"}, "unknown-issuer"),
     "signed by another key": ({"key": "stranger"}, "jwt-signature"),
-    "symmetric algorithm": ({"algorithm": "HS256", "key": "secret-secret-secret-secret-secret!"}, "bad-jwt-algorithm"),
+    "symmetric algorithm": (
+        {"algorithm": "HS256", "key": "secret-secret-secret-secret-secret!"},
+        "bad-jwt-algorithm",
+    ),
     "wrong audience": ({"aud": "https://elsewhere.example.test/cds-services/x"}, "jwt-audience"),
     "expired": ({"exp": -3600, "iat": -3700}, "jwt-expired"),
     "issued in the future": ({"iat": 3600, "exp": 3700}, "jwt-not-yet-valid"),
@@ -367,7 +392,7 @@ def test_health_and_discovery_need_no_credentials(client: httpx.Client) -> None:
 
 def test_refuses_to_listen_beyond_loopback_without_auth(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "riskengine.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+                         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert run.returncode == 2
     assert "not a loopback address" in run.stderr and "--insecure" in run.stderr
 
@@ -381,7 +406,7 @@ def test_jwks_fetched_from_a_url_and_kept_input_is_masked(tmp_path: Path, keys: 
     jwks = keys.jwks.read_bytes()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.end_headers()

@@ -23,7 +23,9 @@ def _ndjson(context: Any, value: Any) -> bytes:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("openapi")
-    server = Server(workdir, {"workers": 2, "decision_log": {"path": str(workdir / "decisions.jsonl")}}).start()
+    server = Server(
+        workdir, {"workers": 2, "decision_log": {"path": str(workdir / "decisions.jsonl")}}
+    ).start()
     yield server
     assert server.stop() == 0, server.stderr()
 
@@ -35,14 +37,14 @@ def api(server: Server) -> schemathesis.BaseSchema:
 
 def test_every_operation_answers_within_its_description(api: schemathesis.BaseSchema) -> None:
     """Each operation gets bounded generated cases (so the run takes a minute or two, not hours)."""
-    operations = [result.ok() for result in api.get_all_operations()]
+    operations = [result.ok() for result in api.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 10
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
                   database=None)  # fmt: skip
-        def check(case: schemathesis.Case) -> None:
+        def check(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
             case.call_and_validate(timeout=30, checks=CHECKS)
 
         check()

@@ -36,7 +36,9 @@ def keygen(directory: Path) -> None:
     """Write private.pem and jwks.json (the public key, kid "demo-1") into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP384R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     (directory / "private.pem").write_bytes(pem)
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwks = {"keys": [{**public, "kid": "demo-1", "use": "sig", "alg": "ES384"}]}
@@ -79,7 +81,9 @@ def call(url: str, bundle_path: Path, key_path: Path, issuer: str, feedback: str
                                                  service["prefetch"])  # fmt: skip
         request = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
                    "context": {"userId": "Practitioner/demo", "patientId": patient}, "prefetch": prefetch}  # fmt: skip
-        answer = client.post(endpoint, json=request, headers={"authorization": f"Bearer {signed(key, issuer, endpoint)}"})
+        answer = client.post(
+            endpoint, json=request, headers={"authorization": f"Bearer {signed(key, issuer, endpoint)}"}
+        )
         if answer.status_code != 200:
             print(f"{answer.status_code}: {answer.text}", file=sys.stderr)
             return 1

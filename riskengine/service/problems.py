@@ -44,6 +44,7 @@ class ProblemDiagnostic(BaseModel):
     code: str
     severity: str = "error"
     message: str
+    hint: str | None = Field(default=None, description="a likely fix, such as the nearest allowed value")
 
 
 class Problem(BaseModel):
@@ -127,6 +128,8 @@ def diagnostics_from(raw: Iterable[Mapping[str, Any]], *, located: bool) -> list
             "severity": str(d.get("severity", "error")),
             "message": str(d.get("message", "")),
         }
+        if d.get("hint"):
+            entry["hint"] = str(d["hint"])
         if located and line:
             entry["line"], entry["column"] = line, column or None
         out.append(entry)
