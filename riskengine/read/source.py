@@ -188,8 +188,9 @@ def parse_document(text: str, path: str, limits: Limits | None = None) -> Docume
     text = check_text(text, path, limits)
     if path.endswith(".json"):
         return _parse_json(text, path, limits)
-    kept = cache.entry(text)
-    data = cache.load(kept)
+    kept = cache.entry(text) if limits.kind == "ruleset" else None  # a proposal is never kept
+    data = cache.load(kept)  # kept only once within the limits (those in force when it was kept)
+    source = SourceMap(path, text=text)
     if data is None:
         check_yaml(text, path, limits, _Loader)
         try:
@@ -200,9 +201,8 @@ def parse_document(text: str, path: str, limits: Limits | None = None) -> Docume
             return document
         if data is None:
             return _located(text, path, checked=True)
+        check_data(data, limits, source.locate)
         cache.store(kept, data)
-    source = SourceMap(path, text=text)
-    check_data(data, limits, source.locate)
     return Document(data, source, text)
 
 
