@@ -20,7 +20,7 @@ from riskengine import (
     parse_proposal,
     proposal_from_data,
 )
-from riskengine.read import proposal_files
+from riskengine.read import proposal_files, source
 from riskengine.read.source import parse_document
 
 HEAD = "schema_version: 1\nid: edge\njurisdiction: england\nas_of: 2026-11-22\n"
@@ -220,3 +220,49 @@ def test_the_cross_checks_compare_names_a_bounded_number_of_times(monkeypatch: p
         parse_proposal(_members(500) + "decision_process:\n  participants:\n" + participants)
     assert len(caught.value.diagnostics) == 101
     assert len(calls) == proposal_files._Unknown.HINTED
+
+
+SNIPPETS = [
+    "a: 1\nb: [x, 'y', \"z\\n\", 2.5, -3, 0x1f, 1_000, yes, no, ~, null, .inf]\n",
+    "d: 2026-11-22\nt: 2026-11-22 10:00:00\ns: '2026-11-22'\n",
+    "a: &x {k: [1, 2]}\nb: *x\nc: [*x, *x]\n",
+    "s: &s text\nt: *s\n",
+    "- - - deep\n  - x\n- {a: {b: {c: []}}}\n",
+    "1: one\ntrue: yes\nnull: x\n'quoted key': v\n",
+    "b: !!binary aGk=\nstr: !!str 12\nf: !!float 1\n",
+    "hello\n",
+    "# only a comment\n",
+    "k: |\n  block\n  text\nf: >\n  folded\n  text\n",
+]
+
+
+@pytest.mark.parametrize("text", SNIPPETS)
+def test_the_one_pass_reading_builds_what_pyyaml_builds(text: str) -> None:
+    """The data is built from the events the limits pass lets through (one scan of the file):
+    it must be what the reading before built (libyaml's loader, keys as written), value for
+    value, sharing included."""
+    want = yaml.load(text, Loader=source._FastLoader)  # the reading before: libyaml, keys as written
+    if want is None:
+        with pytest.raises(InputError):
+            parse_document(text, "snippet.yaml", RULESET_LIMITS)
+        return
+    got = parse_document(text, "snippet.yaml", RULESET_LIMITS).data
+    assert got == want and repr(got) == repr(want)
+    if isinstance(want, dict) and "c" in want and isinstance(want["c"], list):
+        assert got["c"][0] is got["b"]  # an alias is the same object, as PyYAML makes it
+
+
+def test_every_yaml_file_in_the_repository_reads_as_pyyaml_reads_it() -> None:
+    root = Path(__file__).resolve().parent.parent
+    checked = 0
+    for path in sorted(root.glob("**/*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            want = yaml.load(text, Loader=source._FastLoader)
+        except Exception:  # a file the located reading reports on
+            continue
+        if not isinstance(want, dict):
+            continue
+        assert parse_document(text, str(path), RULESET_LIMITS).data == want, path
+        checked += 1
+    assert checked > 150

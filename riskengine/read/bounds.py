@@ -147,21 +147,26 @@ class _Open:
         return self.key if self.mapping else self.count
 
 
-def check_yaml(text: str, path: str, limits: Limits, loader: Any) -> None:
-    """Walk YAML's events (nothing is built) and stop at the first thing over a limit.
-
-    A syntax error ends the pass quietly: the parse after it reports the error, located, and
-    reads no further than this pass did.
+def check_yaml(
+    text: str, path: str, limits: Limits, loader: Any, then: Callable[[Any, Any], None] | None = None
+) -> bool:
+    """Walk YAML's events and stop at the first thing over a limit; pass each event that is within
+    them on to ``then(parser, event)`` (which may build the data). False if a syntax error ended
+    the pass: the parse after it reports the error, located, and reads no further than this did.
     """
     parser = loader(text)
     walk = _EventWalk(path, limits)
     try:
         while parser.check_event():
-            walk.step(parser.get_event())
+            event = parser.get_event()
+            walk.step(event)
+            if then is not None:
+                then(parser, event)
     except yaml.YAMLError:
-        return
+        return False
     finally:
         parser.dispose()
+    return True
 
 
 class _EventWalk:
@@ -182,9 +187,12 @@ class _EventWalk:
         return _too_large(at, where, self.limits, name, message)
 
     def step(self, event: Any) -> None:
-        if isinstance(event, yaml.CollectionEndEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            self._scalar(event)
+        elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
             self._end()
-        elif isinstance(event, yaml.NodeEvent):
+        elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent or kind is yaml.AliasEvent:
             self._node(event)
 
     def _end(self) -> None:
@@ -195,36 +203,63 @@ class _EventWalk:
             self.stack[-1].deepest = max(self.stack[-1].deepest, done.deepest + 1)
             _advance(self.stack[-1], None)
 
-    def _node(self, event: Any) -> None:
-        limits, parent = self.limits, self.stack[-1] if self.stack else None
-        is_key = parent is not None and parent.mapping and parent.count % 2 == 0
-        if parent is not None and not parent.mapping and parent.count >= limits.list_items:
-            raise self.fail(event, "list_items", f"this list has more than {limits.list_items:,} entries")
-        if is_key and parent is not None and parent.count // 2 >= limits.mapping_keys:
+    def _room(self, event: Any, parent: _Open | None) -> bool:
+        """Whether ``event`` is a mapping's key; refuse it if its list or mapping is full."""
+        if parent is None:
+            return False
+        limits = self.limits
+        if not parent.mapping:
+            if parent.count >= limits.list_items:
+                raise self.fail(event, "list_items", f"this list has more than {limits.list_items:,} entries")
+            return False
+        if parent.count % 2:
+            return False
+        if parent.count // 2 >= limits.mapping_keys:
             message = f"this mapping has more than {limits.mapping_keys:,} fields"
             raise self.fail(event, "mapping_keys", message, own=False)
-        anchor = getattr(event, "anchor", None)
-        if limits.aliases == 0 and anchor is not None:
-            what = "an alias (*name)" if isinstance(event, yaml.AliasEvent) else "an anchor (&name)"
-            raise self.fail(event, "aliases", f"{what}: a {limits.kind} may not use YAML anchors or aliases")
-        if isinstance(event, yaml.AliasEvent):
+        return True
+
+    def _counted(self, event: Any) -> None:
+        self.nodes += 1
+        if self.nodes > self.limits.nodes:
+            raise self.fail(
+                event, "nodes", f"the {self.limits.kind} holds more than {self.limits.nodes:,} values"
+            )
+        if event.anchor is not None and self.limits.aliases == 0:
+            message = f"an anchor (&name): a {self.limits.kind} may not use YAML anchors or aliases"
+            raise self.fail(event, "aliases", message)
+
+    def _scalar(self, event: Any) -> None:
+        parent = self.stack[-1] if self.stack else None
+        is_key = self._room(event, parent)
+        self._counted(event)
+        length, limits = len(event.value), self.limits
+        if is_key and length > limits.key_chars:
+            raise self.fail(event, "key_chars", f"a field name of {length:,} characters", own=False)
+        if not is_key and length > limits.string_chars:
+            raise self.fail(event, "string_chars", f"a value of {length:,} characters")
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (1, 0)
+        if parent is not None:
+            if is_key:
+                parent.key = event.value
+            parent.count += 1
+
+    def _node(self, event: Any) -> None:
+        parent = self.stack[-1] if self.stack else None
+        self._room(event, parent)
+        if type(event) is yaml.AliasEvent:
+            if self.limits.aliases == 0:
+                message = f"an alias (*name): a {self.limits.kind} may not use YAML anchors or aliases"
+                raise self.fail(event, "aliases", message)
             self._alias(event, parent)
             return
-        self.nodes += 1
-        if self.nodes > limits.nodes:
-            raise self.fail(event, "nodes", f"the {limits.kind} holds more than {limits.nodes:,} values")
-        if isinstance(event, yaml.ScalarEvent):
-            self._scalar(event, is_key)
-            if anchor is not None:
-                self.anchors[anchor] = (1, 0)
-            if parent is not None:
-                _advance(parent, event.value if is_key else None)
-            return
-        if len(self.stack) + 1 > limits.depth:
-            message = f"lists and mappings nest more than {limits.depth} levels deep here"
+        self._counted(event)
+        if len(self.stack) + 1 > self.limits.depth:
+            message = f"lists and mappings nest more than {self.limits.depth} levels deep here"
             raise self.fail(event, "depth", message)
         part = parent.child_part() if parent is not None else None
-        self.stack.append(_Open(isinstance(event, yaml.MappingStartEvent), part, anchor, self.nodes - 1))
+        self.stack.append(_Open(type(event) is yaml.MappingStartEvent, part, event.anchor, self.nodes - 1))
 
     def _alias(self, event: Any, parent: _Open | None) -> None:
         """An alias counts as all it repeats: its values, and its nesting where it stands."""
@@ -245,13 +280,6 @@ class _EventWalk:
         if parent is not None:
             parent.deepest = max(parent.deepest, below)
             _advance(parent, None)
-
-    def _scalar(self, event: Any, is_key: bool) -> None:
-        length = len(event.value)
-        if is_key and length > self.limits.key_chars:
-            raise self.fail(event, "key_chars", f"a field name of {length:,} characters", own=False)
-        if not is_key and length > self.limits.string_chars:
-            raise self.fail(event, "string_chars", f"a value of {length:,} characters")
 
 
 def _advance(frame: _Open, key: str | None) -> None:

@@ -160,6 +160,92 @@ class _NeedsPositions(Exception):
     """The fast reading met something only the located reading reports properly."""
 
 
+_NO_KEY = object()
+_STR = "tag:yaml.org,2002:str"
+_TAGS = {yaml.SequenceStartEvent: "tag:yaml.org,2002:seq", yaml.MappingStartEvent: "tag:yaml.org,2002:map"}
+
+
+class _EventBuilder:
+    """The fast reading: the data built from the events the limits pass has just let through,
+    so a file is scanned once. Keys are taken as written; a duplicate key, a key that is not a
+    plain scalar, a merge key, a tagged collection, a value that cannot be constructed or a
+    second document stops the building (``ok`` is False) and the located reading reports it.
+    """
+
+    def __init__(self) -> None:
+        self.stack: list[Any] = []  # the lists and dicts being filled
+        self.keys: list[Any] = []  # the key waiting for its value, per open collection
+        self.anchored: dict[str, Any] = {}
+        self.documents = 0
+        self.root: Any = None
+        self.ok = True
+
+    def __call__(self, loader: Any, event: Any) -> None:
+        if not self.ok:
+            return
+        try:
+            self._step(loader, event)
+        except (_NeedsPositions, ValueError, OverflowError, KeyError, yaml.YAMLError):
+            self.ok = False
+            self.stack.clear()
+
+    def _step(self, loader: Any, event: Any) -> None:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            self._scalar(loader, event)
+        elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+            if self._wants_key() or event.tag not in (None, "!", _TAGS[kind]):
+                raise _NeedsPositions
+            container: Any = [] if kind is yaml.SequenceStartEvent else {}
+            if event.anchor is not None:
+                self.anchored[event.anchor] = container
+            self._add(container)
+            self.stack.append(container)
+            self.keys.append(_NO_KEY)
+        elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+            self.stack.pop()
+            self.keys.pop()
+        elif kind is yaml.AliasEvent:
+            if self._wants_key():
+                raise _NeedsPositions
+            self._add(self.anchored[event.anchor])
+        elif kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if self.documents > 1:
+                raise _NeedsPositions
+
+    def _scalar(self, loader: Any, event: Any) -> None:
+        if self._wants_key():
+            key = str(event.value)
+            if key == "<<" or key in self.stack[-1]:
+                raise _NeedsPositions
+            self.keys[-1] = key
+            return
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR:  # most values: SafeConstructor gives the text as it is
+            value: Any = event.value
+        else:
+            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+            value = loader.construct_object(node)
+        if event.anchor is not None:
+            self.anchored[event.anchor] = value
+        self._add(value)
+
+    def _wants_key(self) -> bool:
+        return bool(self.stack) and type(self.stack[-1]) is dict and self.keys[-1] is _NO_KEY
+
+    def _add(self, value: Any) -> None:
+        if not self.stack:
+            self.root = value
+        elif type(self.stack[-1]) is list:
+            self.stack[-1].append(value)
+        else:
+            self.stack[-1][self.keys[-1]] = value
+            self.keys[-1] = _NO_KEY
+
+
 class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
     """libyaml's loader, with keys taken as written and duplicate keys refused."""
 
@@ -192,13 +278,12 @@ def parse_document(text: str, path: str, limits: Limits | None = None) -> Docume
     data = cache.load(kept)  # kept only once within the limits (those in force when it was kept)
     source = SourceMap(path, text=text)
     if data is None:
-        check_yaml(text, path, limits, _Loader)
-        try:
-            data = yaml.load(text, Loader=_FastLoader)  # a SafeLoader subclass: no arbitrary objects
-        except (_NeedsPositions, yaml.YAMLError, ValueError, OverflowError):
+        built = _EventBuilder()  # SafeLoader's resolver and constructor: no arbitrary objects
+        if not check_yaml(text, path, limits, _Loader, built) or not built.ok:
             document = _located(text, path, checked=True)
             check_data(document.data, limits, document.source.locate)
             return document
+        data = built.root
         if data is None:
             return _located(text, path, checked=True)
         check_data(data, limits, source.locate)
