@@ -246,22 +246,6 @@ class _EventBuilder:
             self.keys[-1] = _NO_KEY
 
 
-class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
-    """libyaml's loader, with keys taken as written and duplicate keys refused."""
-
-
-def _fast_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<" or key_node.value in result:
-            raise _NeedsPositions
-        result[str(key_node.value)] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_FastLoader.add_constructor("tag:yaml.org,2002:map", _fast_mapping)
-
-
 def parse_document(text: str, path: str, limits: Limits | None = None) -> Document:
     """Parse one YAML or JSON document within ``limits``; raise :class:`InputError` with locations.
 
