@@ -3,6 +3,7 @@ time and memory, in a process of its own (a crash or a runaway would fail the te
 
 from __future__ import annotations
 
+import re
 import resource
 import subprocess
 import sys
@@ -74,4 +75,6 @@ def test_a_hostile_ruleset_is_refused_with_a_located_error(tmp_path: Path, name:
     assert done.returncode == 2, (done.returncode, done.stderr[-500:])
     first = done.stderr.splitlines()[0]
     assert first.startswith(f"{path}:") and ": error[" in first, first
+    located = re.match(r"(\d+):(\d+): ", first.removeprefix(f"{path}:"))
+    assert located and int(located[1]) > 0 and int(located[2]) > 0, first  # by line and column
     assert "Traceback" not in done.stderr and len(done.stderr) < 20_000
