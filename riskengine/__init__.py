@@ -37,6 +37,7 @@ from riskengine.errors import (
     diagnostics_text,
 )
 from riskengine.files import write_file_atomically
+from riskengine.read.limits import PROPOSAL_LIMITS, RULESET_LIMITS, Limits, limits_for
 from riskengine.read.proposal_files import (
     load_proposal,
     parse_proposal,
@@ -60,6 +61,8 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TEST_FAILURES",
+    "PROPOSAL_LIMITS",
+    "RULESET_LIMITS",
     "BackendError",
     "BriefItem",
     "CatalogueEntry",
@@ -69,6 +72,7 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "InputError",
+    "Limits",
     "Location",
     "Proposal",
     "RiskEngineError",
@@ -84,6 +88,7 @@ __all__ = [
     "diagnostics_text",
     "evaluation_text",
     "knowledge_catalogue",
+    "limits_for",
     "load_proposal",
     "load_rulebook",
     "load_test_file",

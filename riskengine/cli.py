@@ -50,6 +50,8 @@ from riskengine import (
     run_rule_tests,
     write_file_atomically,
 )
+from riskengine.read.limits import limits_for
+from riskengine.read.source import kind_of
 
 __all__ = ["main"]
 
@@ -232,7 +234,7 @@ def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]
             importlib.import_module("riskengine.training").load_scenario(path)
             counts["scenarios"] = counts.get("scenarios", 0) + 1
             return []
-        document = read_document(path)
+        document = read_document(path, limits_for(kind_of(path)))  # a proposal is held to a proposal's limits
         if isinstance(document.data, dict) and {"rules", "sources"} & document.data.keys():
             ruleset_files.append(path)
             return []
