@@ -27,6 +27,7 @@ from riskengine.documents.evaluation import DisabledRule, RulesetRef
 from riskengine.documents.ruleset import SOURCES_FILE, Citation, Rule, Ruleset, Source, SourceLibrary
 from riskengine.documents.vocab import NETWORK_KINDS
 from riskengine.errors import Diagnostic, InputError, Location, RulesetError, Severity, closest
+from riskengine.read import cache
 from riskengine.read.shape import validate_model
 from riskengine.read.source import Document, SourceMap, YamlPath, dotted, read_document
 from riskengine.rules.conditions import CompiledConditions, Unresolved, compile_conditions, resolve_field
@@ -147,7 +148,7 @@ def load_library(paths: Sequence[Path | str], problems: list[Diagnostic]) -> dic
     library: dict[str, SharedSource] = {}
     for path in _library_files(paths):
         try:
-            document = read_document(path)
+            document = _read_ruleset_file(path)
         except InputError as exc:
             problems.extend(exc.diagnostics)
             continue
@@ -192,7 +193,7 @@ def _load_file(
     path: Path, origin: str, library: dict[str, SharedSource], problems: list[Diagnostic]
 ) -> LoadedRuleset | None:
     try:
-        document = read_document(path)
+        document = _read_ruleset_file(path)
     except InputError as exc:
         problems.extend(exc.diagnostics)
         return None
@@ -202,6 +203,12 @@ def _load_file(
         return None
     cited = _cited(model, document.source, library, problems)
     return _loaded(model, document, origin, cited)
+
+
+def _read_ruleset_file(path: Path) -> Document:
+    """Read a ruleset or ``sources.yaml``: the one kind of file whose parse may be cached."""
+    with cache.for_rulesets():
+        return read_document(path)
 
 
 def _loaded(model: Ruleset, document: Document, origin: str, cited: tuple[Source, ...]) -> LoadedRuleset:
