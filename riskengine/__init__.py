@@ -37,6 +37,7 @@ from riskengine.errors import (
     diagnostics_text,
 )
 from riskengine.files import write_file_atomically
+from riskengine.read.inputs import read_input, read_proposal_input
 from riskengine.read.proposal_files import (
     load_proposal,
     parse_proposal,
@@ -91,7 +92,9 @@ __all__ = [
     "proposal_from_data",
     "proposal_warnings",
     "read_document",
+    "read_input",
     "read_proposal",
+    "read_proposal_input",
     "render_person",
     "render_text",
     "rule_tests_json",

@@ -135,12 +135,22 @@ def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
 
 
 def _library_files(paths: Sequence[Path | str]) -> list[Path]:
-    """The shipped ``sources.yaml``, then one at the top of each directory or named directly."""
+    """The shipped ``sources.yaml``, then one at the top of each directory or named directly,
+    each text once."""
     candidates = [default_rulesets_dir() / SOURCES_FILE]
     for path in map(Path, paths):
         candidates.append(path / SOURCES_FILE if path.is_dir() else path)
-    unique = {p.resolve(): p for p in candidates if p.name == SOURCES_FILE and p.is_file()}
+    unique = {_digest(p): p for p in candidates if p.name == SOURCES_FILE and p.is_file()}
     return list(unique.values())
+
+
+def _digest(path: Path) -> str:
+    """What makes two library files the same one: their bytes, wherever they are (a copy of the
+    shipped rulesets folder brings a copy of the shipped sources, which is not a second definition)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return str(path.resolve())
 
 
 def load_library(paths: Sequence[Path | str], problems: list[Diagnostic]) -> dict[str, SharedSource]:
@@ -174,9 +184,8 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
                 Diagnostic(Location(str(directory)), "not-found", "", "no such file or directory")
             )
             continue
-        origin = origin_of(Path(directory))
         for path in find_files([directory], tests=False):
-            ruleset = _load_file(path, origin, library, problems)
+            ruleset = _load_file(path, library, problems)
             if ruleset is not None:
                 loaded.append(ruleset)
     if not loaded and not problems:
@@ -190,7 +199,7 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
 
 
 def _load_file(
-    path: Path, origin: str, library: dict[str, SharedSource], problems: list[Diagnostic]
+    path: Path, library: dict[str, SharedSource], problems: list[Diagnostic]
 ) -> LoadedRuleset | None:
     try:
         document = _read_ruleset_file(path)
@@ -202,7 +211,7 @@ def _load_file(
     if model is None:
         return None
     cited = _cited(model, document.source, library, problems)
-    return _loaded(model, document, origin, cited)
+    return _loaded(model, document, path, cited)
 
 
 def _read_ruleset_file(path: Path) -> Document:
@@ -211,8 +220,9 @@ def _read_ruleset_file(path: Path) -> Document:
         return read_document(path)
 
 
-def _loaded(model: Ruleset, document: Document, origin: str, cited: tuple[Source, ...]) -> LoadedRuleset:
+def _loaded(model: Ruleset, document: Document, path: Path, cited: tuple[Source, ...]) -> LoadedRuleset:
     digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
+    origin = origin_of(path, digest, model.origin)
     return LoadedRuleset(model, document.source.path, origin, digest, document.source, cited)
 
 
