@@ -19,6 +19,7 @@ command line and the optional capabilities (``training``, ``room``, ``service``,
 from riskengine.documents.evaluation import BriefItem, Evaluation
 from riskengine.documents.proposal import Proposal
 from riskengine.documents.ruleset import Ruleset, RuleTestFile
+from riskengine.documents.schemas import json_schema
 from riskengine.engine import DEFAULT_BACKEND, Engine, default_rulesets_dir
 from riskengine.errors import (
     EXIT_INTERNAL,
@@ -84,6 +85,7 @@ __all__ = [
     "diagnostics_json",
     "diagnostics_text",
     "evaluation_text",
+    "json_schema",
     "knowledge_catalogue",
     "load_proposal",
     "load_rulebook",

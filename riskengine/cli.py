@@ -39,6 +39,7 @@ from riskengine import (
     __version__,
     diagnostics_json,
     diagnostics_text,
+    json_schema,
     knowledge_catalogue,
     load_rulebook,
     load_test_file,
@@ -66,10 +67,10 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "riskengine.service.commands",
 )
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
-    "proposal": lambda: Proposal.model_json_schema(by_alias=True),
-    "evaluation": lambda: Evaluation.model_json_schema(by_alias=True),
-    "ruleset": lambda: Ruleset.model_json_schema(by_alias=True),
-    "rule-test": lambda: RuleTestFile.model_json_schema(by_alias=True),
+    "proposal": lambda: json_schema(Proposal, "proposal"),
+    "evaluation": lambda: json_schema(Evaluation, "evaluation"),
+    "ruleset": lambda: json_schema(Ruleset, "ruleset"),
+    "rule-test": lambda: json_schema(RuleTestFile, "rule-test"),
     "scenario": lambda: importlib.import_module("riskengine.training.commands").scenario_schema(),
 }
 

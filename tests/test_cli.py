@@ -155,12 +155,18 @@ class TestValidateTestSchema:
             "0 passed, 1 failed; stress cases: 18 passed, 0 failed"
         )
 
-    @pytest.mark.parametrize("name", ["proposal", "evaluation", "ruleset", "rule-test"])
+    @pytest.mark.parametrize("name", ["proposal", "evaluation", "ruleset", "rule-test", "scenario"])
     def test_schemas_are_json_schema(self, name: str) -> None:
-        """`schema NAME` prints a JSON Schema document."""
+        """`schema NAME` prints a valid draft 2020-12 JSON Schema that says so (`$schema`) and names
+        itself (`$id`)."""
+        from jsonschema import Draft202012Validator
+
         code, out, _ = _run("schema", name)
-        assert code == 0
-        assert json.loads(out)["type"] == "object"
+        schema = json.loads(out)
+        assert code == 0 and schema["type"] == "object"
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"] == f"urn:riskengine:schema:{name}:v1"
+        Draft202012Validator.check_schema(schema)
 
     def test_console_script_runs_in_a_fresh_process(self) -> None:
         """`python -m riskengine.cli` works from a clean interpreter (import-time problems show here)."""
