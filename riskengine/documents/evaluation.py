@@ -58,7 +58,13 @@ PrincipleStatus = Literal["evident", "partly_evident", "not_yet_evident"]
 
 _O = TypeVar("_O", bound="_Out")
 _DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
-_set = object.__setattr__  # frozen models refuse plain assignment
+# BaseModel's own slots, set through their descriptors: frozen models refuse plain assignment,
+# and this is more than twice as fast as object.__setattr__ by name.
+_SLOTS = BaseModel.__dict__
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
 
 
 def _defaults(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
@@ -88,10 +94,10 @@ class _Out(BaseModel):
             if name not in values:
                 values[name] = default
         obj = cls.__new__(cls)
-        _set(obj, "__dict__", values)
-        _set(obj, "__pydantic_fields_set__", set(values))
-        _set(obj, "__pydantic_extra__", None)
-        _set(obj, "__pydantic_private__", None)
+        _set_dict(obj, values)
+        _set_fields_set(obj, set(values))
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
 
 
