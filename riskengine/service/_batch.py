@@ -58,7 +58,7 @@ def _fallback(engine: riskengine.Engine, text: str, where: str, source: str, lin
     evaluation = engine.evaluate(proposal)
     return (
         f'{{"record":1,"input":{json.dumps(where)},"id":{json.dumps(proposal.id, ensure_ascii=False)},'
-        f'"evaluation":{evaluation.model_dump_json(by_alias=True)}}}\n'
+        f'"evaluation":{evaluation.to_json_line()}}}\n'
     )
 
 
