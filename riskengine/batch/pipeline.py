@@ -59,11 +59,12 @@ class Summary:
         return f"batch: {self.evaluated:,} evaluated, {self.failed:,} failed in {self.seconds:.1f} s{rate}{kept} -> {out}"
 
 
-def evaluate_item(engines: tuple[riskengine.Engine, ...], item: Item) -> tuple[str, bool]:
-    """The batch task: the output line for one item, and whether it was evaluated."""
-    return records.evaluate_record(
+def evaluate_item(engines: tuple[riskengine.Engine, ...], item: Item) -> tuple[bytes, bool]:
+    """The batch task: the output line for one item (encoded in the worker), and whether it was evaluated."""
+    line, ok = records.evaluate_record(
         engines[0], item.text, source=item.source, line=item.line, unreadable=item.unreadable
     )
+    return line.encode("utf-8"), ok
 
 
 def run_batch(
