@@ -159,6 +159,8 @@ class TestOrderAndErrors:
             '{"id": "a", "id": "b"}',  # a space after the colon: the exact reading
             '{"id":"a","id":"b"}',  # compact: the fast count
             '{"a":{"x":1,"x":2}}',
+            '{"a" :1,"a":2}',  # a space before the colon would hide a key from the count
+            '{"a":"\\u0022:","a":1}',  # an escaped quote and colon would add one
         ],
     )
     def test_a_duplicate_key_is_an_error_not_a_silent_overwrite(self, text: str) -> None:
