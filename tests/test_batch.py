@@ -23,7 +23,8 @@ import riskengine
 from riskengine.batch import records
 from riskengine.batch.executor import InlineExecutor, LocalExecutor, RulesetSpec, Task, run_chunk
 from riskengine.batch.inputs import Item, iter_items
-from riskengine.batch.pipeline import run_batch
+from riskengine.batch.pipeline import Summary, run_batch
+from riskengine.batch.progress import progress_bar
 from riskengine.batch.synth import corpus, synthetic_proposal, write_corpus
 from riskengine.cli import main
 
@@ -395,3 +396,40 @@ class TestExecutor:
 
 def _label_and_id(engines: tuple[riskengine.Engine, ...], item: Item) -> tuple[str, str]:
     return item.label, records.read_record(item.text, source=item.source, line=item.line).id
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class TestProgress:
+    def test_silent_when_stderr_is_not_a_terminal(self) -> None:
+        err = io.StringIO()
+        with progress_bar(err) as update:
+            assert update is None
+        assert err.getvalue() == ""
+
+    def test_a_bar_that_counts_on_a_terminal(self) -> None:
+        err = _Terminal()
+        with progress_bar(err) as update:
+            assert update is not None
+            update(Summary(evaluated=1234, failed=5))
+        assert "1,234 evaluated, 5 failed" in err.getvalue()
+
+    def test_ctrl_c_stops_cleanly_with_the_output_valid(self, tmp_path: Path) -> None:
+        source = tmp_path / "c.ndjson"
+        write_corpus(str(source), count=300, seed=12)
+        out = tmp_path / "out.ndjson"
+        command = [sys.executable, "-m", "riskengine", "batch", str(source), "-o", str(out), "--workers", "2"]
+        run = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
+        _wait_for_lines(out, 64, run)
+        assert run.poll() is None, "the batch finished before it could be interrupted"
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 130, err.decode()
+        assert b"--resume" in err
+        assert b"Traceback" not in err
+        text = out.read_text(encoding="utf-8")
+        assert text.endswith("\n")
+        assert all(json.loads(line)["record"] == 1 for line in text.splitlines())
