@@ -433,3 +433,10 @@ class TestProgress:
         text = out.read_text(encoding="utf-8")
         assert text.endswith("\n")
         assert all(json.loads(line)["record"] == 1 for line in text.splitlines())
+
+
+def test_a_file_with_a_byte_order_mark_reads_as_evaluate_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(synthetic_proposal(0, 3)))
+    (item,) = iter_items([str(path)])
+    assert records.read_record(item.text, source=item.source, line=item.line).id == "synth-0-0000003"

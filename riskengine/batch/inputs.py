@@ -106,8 +106,8 @@ def _ndjson(handle: BinaryIO, name: str) -> Iterator[Item]:
 
 
 def _decoded(data: bytes, name: str, line: int | None) -> Item:
-    try:
-        return Item(name, line, data.decode("utf-8"))
+    try:  # a whole file may start with a byte-order mark, as riskengine evaluate accepts
+        return Item(name, line, data.decode("utf-8" if line else "utf-8-sig"))
     except UnicodeDecodeError as exc:
         return Item(name, line, "", f"is not UTF-8 (byte {exc.start + 1})")
 
