@@ -24,7 +24,7 @@ from riskengine.batch import records
 from riskengine.batch.executor import InlineExecutor, LocalExecutor, RulesetSpec, Task, run_chunk
 from riskengine.batch.inputs import Item, iter_items
 from riskengine.batch.pipeline import Summary, run_batch
-from riskengine.batch.progress import progress_bar
+from riskengine.batch.progress import count_records, progress_bar
 from riskengine.batch.synth import corpus, synthetic_proposal, write_corpus
 from riskengine.cli import main
 
@@ -416,6 +416,17 @@ class TestProgress:
             assert update is not None
             update(Summary(evaluated=1234, failed=5))
         assert "1,234 evaluated, 5 failed" in err.getvalue()
+
+    def test_the_bar_knows_the_total_of_files_and_ndjson_lines(self, tmp_path: Path) -> None:
+        write_corpus(str(tmp_path / "a.ndjson"), count=7)
+        (tmp_path / "b.yaml").write_text("{}", encoding="utf-8")
+        assert count_records([str(tmp_path), str(tmp_path / "a.ndjson")]) == 15
+        err = _Terminal()
+        with progress_bar(err, [str(tmp_path)]) as update:
+            assert update is not None
+            time.sleep(0.3)  # the count runs beside the batch
+            update(Summary(evaluated=4))
+        assert "4/8" in err.getvalue()
 
     def test_ctrl_c_stops_cleanly_with_the_output_valid(self, tmp_path: Path) -> None:
         source = tmp_path / "c.ndjson"

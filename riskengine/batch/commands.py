@@ -66,7 +66,7 @@ def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import run_batch
     from .progress import progress_bar
 
-    with progress_bar(err) as progress:
+    with progress_bar(err, args.inputs) as progress:
         try:
             summary = run_batch(
                 args.inputs,

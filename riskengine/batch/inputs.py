@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import riskengine
 
-__all__ = ["STDIN", "Item", "check_inputs", "iter_items"]
+__all__ = ["STDIN", "Item", "check_inputs", "iter_files", "iter_items"]
 
 STDIN = "<stdin>"
 _PROPOSAL_SUFFIXES = (".yaml", ".yml", ".json")
@@ -63,11 +63,17 @@ def iter_items(
         if given == "-":
             yield from _ndjson(stdin or sys.stdin.buffer, STDIN)
             continue
-        path = Path(given)
-        files = _files_under(path) if path.is_dir() else [path]
-        for file in files:
+        for file in iter_files([given]):
             if skip is None or _identity(file) != skip:
                 yield from _file_items(file)
+
+
+def iter_files(paths: Sequence[str]) -> Iterator[Path]:
+    """The files ``paths`` name, directories expanded in sorted order (``-`` is left out)."""
+    for given in paths:
+        if given != "-":
+            path = Path(given)
+            yield from _files_under(path) if path.is_dir() else [path]
 
 
 def _files_under(folder: Path) -> list[Path]:
