@@ -67,6 +67,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "riskengine.fhir.commands",
     "riskengine.training.commands",
     "riskengine.service.commands",
+    "riskengine.batch.commands",
 )
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: json_schema(Proposal, "proposal"),
