@@ -133,6 +133,7 @@ def create_app(
         Route("/console/export.html", _guard(state, _export_html)),
         Route("/qr.svg", _guard(state, _qr)),
         Route("/healthz", _guard(state, _health)),
+        Route("/favicon.ico", _guard(state, _no_icon)),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(
@@ -412,7 +413,7 @@ async def _switch(state: RoomApp, request: Request) -> Response:
     if name == "frozen" and value == "on":
         state.views.freeze()
     state.room.switch(name, value == "on")
-    state.changed(public=False)
+    state.changed(public=True)  # the phones mirror the storyteller screen
     return _answer(request, _console_fragment(state), "/console")
 
 
@@ -492,6 +493,10 @@ async def _qr(state: RoomApp, request: Request) -> Response:
     return Response(buffer.getvalue(), media_type="image/svg+xml")
 
 
+async def _no_icon(state: RoomApp, request: Request) -> Response:
+    return Response(status_code=204)
+
+
 async def _health(state: RoomApp, request: Request) -> Response:
     return JSONResponse({"ok": True, "phase": state.room.phase.value, "debriefs": len(state.views.debriefs)})
 
@@ -545,7 +550,7 @@ async def _compute_debriefs(state: RoomApp) -> None:
             print(f"riskengine room: the debrief at {dp_id} failed: {type(exc).__name__}", file=sys.stderr)
             continue
         state.views.debriefs[dp_id] = result.to_dict()
-        state.changed(public=False)
+        state.changed(public=True)
 
 
 async def _purge_when_expired(state: RoomApp) -> None:

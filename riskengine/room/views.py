@@ -74,6 +74,12 @@ class Fragment:
         return {"key": self.key, "html": self.html, "status": self.status}
 
 
+def _short(text: str, limit: int = 150) -> str:
+    """A long engine sentence cut at a word, for the big screen."""
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[: words.rfind(" ", 0, limit)] + " …"
+
+
 def _fragment(html: str, status: str) -> Fragment:
     return Fragment(hashlib.sha256(html.encode()).hexdigest()[:20], html, status)
 
@@ -177,31 +183,56 @@ class Views:
         return {"text": closing.text, "questions": asked or list(GIBBS)}
 
     def _debrief(self, res: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The engine debrief for the plans the facilitator picked: what each plan has on record
+        and lacks that the others do not, its own questions, then what every plan shares."""
         room = self.room
         dp = room.dp
         data = self.debriefs.get(dp.id) if dp is not None else None
         if data is None or res is None:
             return None
         letters = {o["id"]: o["letter"] for o in res["options"]}
-        plans = []
-        for key in room.debrief_plans:
-            plan = next((p for p in data["plans"] if p["key"] == key), None)
-            if plan is not None:
-                plans.append(self._plan(data, plan, letters))
-        return {"framing": data["framing"], "plans": plans}
+        plans = [p for key in room.debrief_plans for p in data["plans"] if p["key"] == key]
+        rows = data["principles"]
+        several = len(plans) > 1
+
+        def shared(pick: Any) -> set[str]:
+            groups = [set(pick(p)) for p in plans]
+            return set.intersection(*groups) if several and groups else set()
+
+        common: dict[str, set[str]] = {
+            "prompts": shared(lambda p: p["items"]["prompts"]),
+            "brief": shared(lambda p: p["items"]["brief"]),
+        }
+        for row in rows:
+            common["on:" + row["id"]] = shared(lambda p, r=row: r["plans"][p["key"]]["on_record"])
+            common["lack:" + row["id"]] = shared(lambda p, r=row: r["plans"][p["key"]]["lacking"])
+        shown = [self._plan(rows, plan, letters, common) for plan in plans]
+        shared_lacking = [
+            {"title": row["title"], "gap": _short(next(iter(sorted(common["lack:" + row["id"]]))))}
+            for row in rows
+            if common["lack:" + row["id"]]
+        ]
+        shared_prompts = (
+            [_short(q) for q in plans[0]["items"]["prompts"] if q in common["prompts"]][:2] if plans else []
+        )
+        return {"framing": data["framing"], "plans": shown, "shared_lacking": shared_lacking,
+                "shared_prompts": shared_prompts, "several": several}  # fmt: skip
 
     @staticmethod
-    def _plan(data: dict[str, Any], plan: dict[str, Any], letters: dict[str, str]) -> dict[str, Any]:
+    def _plan(rows: list[dict[str, Any]], plan: dict[str, Any], letters: dict[str, str],
+              common: dict[str, set[str]]) -> dict[str, Any]:  # fmt: skip
         key = plan["key"]
-        on_record, lacking = [], []
-        for row in data["principles"]:
-            cell = row["plans"].get(key)
-            if cell is None:
-                continue
-            if cell["on_record"]:
-                on_record.append(row["title"])
-            if cell["lacking"]:
-                lacking.append({"title": row["title"], "gap": cell["lacking"][0]})
+        adds, lacking = [], []
+        for row in rows:
+            cell = row["plans"][key]
+            adds += [
+                f"{row['title']}: {_short(b)}"
+                for b in cell["on_record"]
+                if b not in common["on:" + row["id"]]
+            ][:1]
+            own = [g for g in cell["lacking"] if g not in common["lack:" + row["id"]]]
+            if own:
+                lacking.append({"title": row["title"], "gap": _short(own[0])})
         if key == "happened":
             close = letters.get(plan["close_to"] or "")
             heading = "What happened" + (f" (closest to option {close})" if close else "")
@@ -211,10 +242,10 @@ class Views:
             "key": key,
             "heading": heading,
             "label": plan["label"],
-            "on_record": on_record,
-            "lacking": lacking,
-            "prompts": plan["items"]["prompts"][:2],
-            "brief": plan["items"]["brief"][:2],
+            "on_record": adds[:3],
+            "lacking": lacking[:3],
+            "prompts": [_short(q) for q in plan["items"]["prompts"] if q not in common["prompts"]][:2],
+            "brief": [_short(b) for b in plan["items"]["brief"] if b not in common["brief"]][:1],
         }
 
     # -- the projector ----------------------------------------------------------------------

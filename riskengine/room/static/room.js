@@ -76,7 +76,7 @@
     e.preventDefault();
     var body = new URLSearchParams(new FormData(form));
     if (e.submitter && e.submitter.name) { body.append(e.submitter.name, e.submitter.value); }
-    fetch(form.action, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
       .then(function (res) {
         if (res.ok) { apply(res.data, true); return; }
