@@ -68,6 +68,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "riskengine.training.commands",
     "riskengine.service.commands",
     "riskengine.batch.commands",
+    "riskengine.room.commands",
 )
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: json_schema(Proposal, "proposal"),
