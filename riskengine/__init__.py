@@ -38,8 +38,8 @@ from riskengine.errors import (
     diagnostics_text,
 )
 from riskengine.files import write_file_atomically
-from riskengine.read.limits import PROPOSAL_LIMITS, RULESET_LIMITS, Limits, limits_for
 from riskengine.read.inputs import read_input, read_proposal_input
+from riskengine.read.limits import PROPOSAL_LIMITS, RULESET_LIMITS, Limits, limits_for
 from riskengine.read.proposal_files import (
     load_proposal,
     parse_proposal,

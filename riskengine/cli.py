@@ -296,7 +296,9 @@ def _validate_file(
             importlib.import_module("riskengine.training").load_scenario(path)
             counts["scenarios"] = counts.get("scenarios", 0) + 1
             return []
-        document = read_input(path, stdin, limits_for("proposal" if _is_stdin(path) else kind_of(path)))  # a proposal is held to a proposal's limits
+        document = read_input(
+            path, stdin, limits_for("proposal" if _is_stdin(path) else kind_of(path))
+        )  # a proposal is held to a proposal's limits
         if (
             not _is_stdin(path)
             and isinstance(document.data, dict)

@@ -13,9 +13,9 @@ from typing import BinaryIO
 
 from riskengine.documents.proposal import Proposal
 from riskengine.errors import Diagnostic
-from riskengine.read.proposal_files import proposal_from_data, proposal_warnings
 from riskengine.read.bounds import decoded
 from riskengine.read.limits import Limits, limits_for
+from riskengine.read.proposal_files import proposal_from_data, proposal_warnings
 from riskengine.read.source import Document, parse_document, read_document
 
 __all__ = ["STDIN", "STDIN_NAME", "is_stdin", "read_input", "read_proposal_input"]
@@ -45,4 +45,3 @@ def read_proposal_input(path: Path | str, stdin: BinaryIO | None = None) -> tupl
     document = read_input(path, stdin)
     proposal = proposal_from_data(document.data, document.source)
     return proposal, proposal_warnings(proposal, document.source)
-
