@@ -383,7 +383,10 @@ _RULESET_KEYS = re.compile(rb'^(?:rules|sources)[ \t]*:|"(?:rules|sources)"\s*:'
 
 def kind_of(path: Path | str) -> Kind:
     """``ruleset`` for a file with top-level ``rules`` or ``sources``, else ``proposal``: which
-    limits a reader that takes either (``riskengine validate``) holds a file to."""
+    limits a reader that takes either (``riskengine validate``) holds a file to. Only a regular
+    file is looked into: a pipe (``/dev/stdin``) can be read once, by the reader itself."""
+    if not os.path.isfile(path):
+        return "proposal"
     try:
         with open(path, "rb") as handle:
             head = handle.read(limits_for("ruleset").file_bytes)
