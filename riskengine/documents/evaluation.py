@@ -161,7 +161,10 @@ class RulesetRef(_Out):
     id: str
     version: str
     sha256: str
-    origin: str = Field(description="where the ruleset came from: shipped, or an overlay (never a path)")
+    origin: str = Field(
+        description="where the ruleset came from, never a path: 'shipped' (its text is one riskengine "
+        "ships), else the overlay's declared origin, else 'overlay'"
+    )
 
 
 class DisabledRule(_Out):

@@ -545,7 +545,7 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         authorise(request)
         if name not in schemas:
             model = riskengine.Proposal if name == "proposal" else riskengine.Evaluation
-            schemas[name] = orjson.dumps(model.model_json_schema(by_alias=True), option=orjson.OPT_SORT_KEYS)
+            schemas[name] = orjson.dumps(riskengine.json_schema(model, name), option=orjson.OPT_SORT_KEYS)
         return Response(schemas[name], media_type="application/schema+json")
 
     @app.get("/v1/reports/{evaluation_id}/{audience}", summary="A CDS card's linked report",
