@@ -160,13 +160,8 @@ def _relocated(
 
 
 def evaluation_json(evaluation: riskengine.Evaluation) -> str:
-    """The evaluation as ``riskengine evaluate`` prints it, in compact JSON.
-
-    ``Evaluation.to_json_line`` (orjson, the same bytes, about twice as fast) where this
-    riskengine has it, else pydantic's writer.
-    """
-    line = getattr(evaluation, "to_json_line", None)
-    return str(line()) if callable(line) else evaluation.model_dump_json(by_alias=True)
+    """The evaluation as ``riskengine evaluate`` prints it, in compact JSON (the same writer)."""
+    return evaluation.to_json_line()
 
 
 def result_line(*, input: str, proposal_id: str | None, evaluation_json: str) -> str:
