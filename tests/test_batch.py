@@ -451,3 +451,20 @@ def test_a_file_with_a_byte_order_mark_reads_as_evaluate_reads_it(tmp_path: Path
     path.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(synthetic_proposal(0, 3)))
     (item,) = iter_items([str(path)])
     assert records.read_record(item.text, source=item.source, line=item.line).id == "synth-0-0000003"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('{"a":' * 5000 + "1" + "}" * 5000, "too-large"),  # deeper than orjson or json go
+        ('{"a":' * 40 + "1" + "}" * 40, "too-large"),  # deeper than a proposal may be
+        ('{"id":"x\u0000"}', "bad-text"),
+    ],
+    ids=["5,000 deep", "40 deep", "a NUL"],
+)
+def test_an_ndjson_line_is_held_to_a_proposals_limits(text: str, code: str) -> None:
+    """The limits riskengine evaluate holds a file to, for each line, as a located error line."""
+    line, ok = records.evaluate_record(riskengine.Engine.from_paths([CORE]), text, source="c.ndjson", line=9)
+    assert not ok
+    (error,) = json.loads(line)["errors"]
+    assert (error["code"], error["line"]) == (code, 9)

@@ -1,11 +1,12 @@
 """The batch capability's one interface to the stages below the door.
 
-Two things the door does not offer: validating parsed data *with* positions worked out from
-its text only when there is a problem (``SourceMap``), and the contract's closed vocabularies
-(for the synthetic corpus). Nothing else in :mod:`riskengine.batch` imports a stage.
+What the door does not offer: validating data parsed from JSON text with positions worked out
+from the text only when there is a problem (``SourceMap``), the proposal limits' checks of a
+text (:mod:`riskengine.read.bounds`), and the contract's closed vocabularies (for the
+synthetic corpus). Nothing else in :mod:`riskengine.batch` imports a stage.
 
 May import: :mod:`riskengine.read.source`, :mod:`riskengine.read.proposal_files`,
-:mod:`riskengine.documents.vocab`.
+:mod:`riskengine.read.bounds`, :mod:`riskengine.read.limits`, :mod:`riskengine.documents`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from typing import Any, get_args
 
 from riskengine.documents import vocab
 from riskengine.documents.proposal import Proposal
-from riskengine.errors import InputError
+from riskengine.read.bounds import check_json_nesting, check_text
+from riskengine.read.limits import limits_for
 from riskengine.read.proposal_files import proposal_from_data
 from riskengine.read.source import SourceMap
 
-__all__ = ["CATEGORIES", "VOCABULARY", "validate_located"]
+__all__ = ["CATEGORIES", "VOCABULARY", "check_json_text", "check_nesting", "validate_located"]
+
+_LIMITS = limits_for("proposal")
 
 VOCABULARY: dict[str, tuple[str, ...]] = {
     "activity": vocab.ACTIVITIES,
@@ -41,18 +45,17 @@ CATEGORIES: dict[str, tuple[str, ...]] = dict(vocab.ACTIVITY_CATEGORIES)
 
 
 def validate_located(data: Any, path: str, text: str) -> Proposal:
-    """Validate parsed data; on a problem, raise it located in ``text`` (as ``path``).
+    """Validate data parsed from the JSON ``text`` (within a proposal's limits); on a problem,
+    raise it located in ``text`` (as ``path``). Positions are worked out only then."""
+    return proposal_from_data(data, SourceMap(path, text=text, json=True))
 
-    Positions are worked out only when there is a problem (most records have none). If the
-    text cannot be re-read for positions (JSON that PyYAML does not take, say a key over 1,024
-    characters), the problems are raised at ``path`` without a line.
-    """
-    try:
-        return proposal_from_data(data, SourceMap(path))
-    except InputError as unlocated:
-        located = SourceMap(path, text=text)
-        try:
-            located.locate(())
-        except InputError:
-            raise unlocated from None
-        return proposal_from_data(data, located)
+
+def check_json_text(text: str, path: str) -> str:
+    """``text`` once its size and characters are within a proposal's limits (as riskengine
+    evaluate checks them), without a byte-order mark."""
+    return check_text(text, path, _LIMITS)
+
+
+def check_nesting(text: str, path: str) -> None:
+    """Refuse JSON nested deeper than a proposal may be, before :mod:`json` recurses into it."""
+    check_json_nesting(text, path, _LIMITS)

@@ -11,10 +11,10 @@ exactly as ``riskengine evaluate`` prints it, in compact JSON; ``errors`` are th
 of ``riskengine validate --format json`` plus an RFC 6901 ``pointer`` into the record, located
 in the input file (for an NDJSON line: that line, and the column within it).
 
-Reading never writes anything: unlike :func:`riskengine.read_proposal`, the parse is not kept
-in riskengine's parse cache (a corpus of case records must not be copied to disk).
+Reading never writes anything (riskengine keeps no parse of a proposal), and every record is
+held to a proposal's limits (size, characters, nesting) as ``riskengine evaluate`` holds a file.
 
-May import: the standard library, orjson, PyYAML, ``riskengine`` public names, :mod:`._core`.
+May import: the standard library, orjson, ``riskengine`` public names, :mod:`._core`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-import yaml
 
 import riskengine
 
-from ._core import validate_located
+from ._core import check_json_text, check_nesting, validate_located
 
 __all__ = [
     "RECORD_VERSION",
@@ -42,7 +41,6 @@ __all__ = [
 ]
 
 RECORD_VERSION = 1
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RecordError(riskengine.InputError):
@@ -53,34 +51,28 @@ class RecordError(riskengine.InputError):
         self.record_id = record_id
 
 
-class _Unsure(Exception):
-    """The fast YAML reading met something only the located reading decides."""
-
-
 def read_record(text: str, *, source: str, line: int | None) -> riskengine.Proposal:
     """The proposal in one record; raise :class:`RecordError` with located diagnostics.
 
-    ``line`` is the record's line in an NDJSON file (1-based), or None for a whole file; a
-    whole file is YAML unless its name ends in ``.json``.
+    ``line`` is the record's line in an NDJSON file (1-based), or None for a whole file. A whole
+    file is read as ``riskengine evaluate`` reads it (:func:`riskengine.parse_proposal`: YAML,
+    or strict JSON if its name ends in ``.json``, within a proposal's limits, never cached). An
+    NDJSON line is checked against the same limits and read with orjson.
     """
-    if line is None and not source.endswith(".json"):
+    if line is None:
         try:
-            data = _read_yaml(text)
-        except _Unsure:  # riskengine's located reading says what is wrong, and where
-            return _read_located(text, source)
-    else:
-        data = _read_json(text, source, line)
+            return riskengine.parse_proposal(text, source)
+        except riskengine.InputError as exc:
+            raise RecordError(exc.diagnostics) from None
+    data: Any = None
     try:
+        text = check_json_text(text, source)
+        data = _read_json(text, source, line)
         return validate_located(data, source, text)
+    except RecordError:
+        raise
     except riskengine.InputError as exc:
         raise RecordError(_relocated(exc.diagnostics, source, line), _id_of(data)) from None
-
-
-def _read_located(text: str, source: str) -> riskengine.Proposal:
-    try:
-        return riskengine.parse_proposal(text, source)
-    except riskengine.InputError as exc:
-        raise RecordError(exc.diagnostics) from None
 
 
 def _read_json(text: str, source: str, line: int | None) -> Any:
@@ -112,38 +104,15 @@ def _unsure(text: str) -> bool:
 def _read_json_exactly(text: str, source: str, line: int | None) -> Any:
     """The standard library's reading, which locates a syntax error and sees every duplicate key."""
     try:
+        check_nesting(text, source)  # before json recurses (orjson stops at 1,024 levels by itself)
         return json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except riskengine.InputError as exc:
+        raise RecordError(_relocated(exc.diagnostics, source, line)) from None
     except json.JSONDecodeError as exc:
         where = riskengine.Location(source, (line or 1) + exc.lineno - 1, exc.colno)
         raise RecordError([riskengine.Diagnostic(where, "json-syntax", "", exc.msg)]) from None
     except _Duplicate as exc:
         raise RecordError(_duplicate(text, source, line, exc.key)) from None
-
-
-def _read_yaml(text: str) -> Any:
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary objects
-    except (yaml.YAMLError, ValueError, OverflowError):
-        raise _Unsure from None
-    if data is None:
-        raise _Unsure
-    return data
-
-
-class _StrictLoader(_Loader):  # type: ignore[misc]
-    """libyaml's loader with keys taken as written, and anything unusual left to the located reading."""
-
-
-def _strict_mapping(loader: Any, node: yaml.MappingNode) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<" or key_node.value in result:
-            raise _Unsure
-        result[str(key_node.value)] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_StrictLoader.add_constructor("tag:yaml.org,2002:map", _strict_mapping)
 
 
 class _Duplicate(Exception):
@@ -191,13 +160,8 @@ def _relocated(
 
 
 def evaluation_json(evaluation: riskengine.Evaluation) -> str:
-    """The evaluation as ``riskengine evaluate`` prints it, in compact JSON.
-
-    ``Evaluation.to_json_line`` (orjson, the same bytes, about twice as fast) where this
-    riskengine has it, else pydantic's writer.
-    """
-    line = getattr(evaluation, "to_json_line", None)
-    return str(line()) if callable(line) else evaluation.model_dump_json(by_alias=True)
+    """The evaluation as ``riskengine evaluate`` prints it, in compact JSON (the same writer)."""
+    return evaluation.to_json_line()
 
 
 def result_line(*, input: str, proposal_id: str | None, evaluation_json: str) -> str:
