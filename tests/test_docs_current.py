@@ -15,9 +15,15 @@ _NUMBERS = {"seven": 7, "seventeen": 17}
 
 def test_the_readme_counts_the_shipped_rulesets_and_rules(shipped: Engine) -> None:
     """'The shipped rulesets today: N rulesets, M rules (K activity packs ...)' matches what loads."""
-    found = re.search(r"The shipped rulesets today: (\d+) rulesets, (\d+) rules \((\d+) activity packs", README)
+    found = re.search(
+        r"The shipped rulesets today: (\d+) rulesets, (\d+) rules \((\d+) activity packs", README
+    )
     assert found, "the README no longer says how many rulesets and rules ship"
-    packs = [r for r in shipped.book.rulesets if r.path.endswith(tuple(f"/packs/{a}.yaml" for a in vocab.ACTIVITIES))]
+    packs = [
+        r
+        for r in shipped.book.rulesets
+        if r.path.endswith(tuple(f"/packs/{a}.yaml" for a in vocab.ACTIVITIES))
+    ]
     actual = (len(shipped.book.rulesets), len(shipped.book.rules), len(packs))
     assert tuple(map(int, found.groups())) == actual
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,7 +73,7 @@ def test_every_rendered_text_ends_with_one_newline_and_no_line_with_a_space(ship
     assert found == []
 
 
-def test_no_diagnostic_message_or_hint_has_stray_whitespace(tmp_path: Path) -> None:
+def test_no_diagnostic_message_or_hint_has_stray_whitespace() -> None:
     """Errors and warnings from the bad fixtures, and warnings from every proposal."""
     diagnostics = []
     for path in sorted((FIXTURES / "bad").rglob("*.yaml")):
@@ -86,7 +85,7 @@ def test_no_diagnostic_message_or_hint_has_stray_whitespace(tmp_path: Path) -> N
     for path in PROPOSALS:
         diagnostics += proposal_warnings(load_proposal(path), read_document(path).source)
     assert len(diagnostics) > 10
-    assert [d.render() for d in diagnostics if _stray(d.message) or _stray(d.hint) and d.hint] == []
+    assert [d.render() for d in diagnostics if _stray(d.message) or _stray(d.hint)] == []
 
 
 def test_rule_test_notes_and_report_have_no_stray_newlines() -> None:
