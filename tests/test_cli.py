@@ -313,3 +313,11 @@ class TestPythonDashM:
         done = subprocess.run([sys.executable, "-m", "riskengine", "validate", str(EXAMPLES)], capture_output=True,
                               text=True, cwd=ROOT, check=False)  # fmt: skip
         assert done.returncode == 0 and done.stdout.startswith("ok: 3 proposals")
+
+
+def test_fhir_read_takes_a_bundle_from_stdin() -> None:
+    """`fhir read -` maps a Bundle piped in, and names it <stdin> in its warnings."""
+    bundle = (ROOT / "tests" / "fixtures" / "fhir" / "england-parkrun.json").read_bytes()
+    code, out, err = _run_with_stdin(bundle, "fhir", "read", "-")
+    assert code == 0 and out.startswith("schema_version: 1\n")
+    assert err and all(line.startswith("<stdin>: warning[") for line in err.splitlines())
