@@ -31,7 +31,9 @@ def read_input(path: Path | str, stdin: BinaryIO | None = None) -> Document:
     """Parse the file at ``path``, or standard input (``stdin``, default ``sys.stdin``) for ``-``."""
     if not is_stdin(path):
         return read_document(path)
-    stream = stdin if stdin is not None else sys.stdin.buffer
+    stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+    if stream is None:  # started with no standard input at all
+        raise InputError([Diagnostic(Location(STDIN_NAME), "unreadable", "", "there is no standard input")])
     return parse_document(_decoded(stream.read()), STDIN_NAME)
 
 
