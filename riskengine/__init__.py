@@ -39,6 +39,7 @@ from riskengine.errors import (
 )
 from riskengine.files import write_file_atomically
 from riskengine.read.inputs import read_input, read_proposal_input
+from riskengine.read.limits import PROPOSAL_LIMITS, RULESET_LIMITS, Limits, limits_for
 from riskengine.read.proposal_files import (
     load_proposal,
     parse_proposal,
@@ -62,6 +63,8 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TEST_FAILURES",
+    "PROPOSAL_LIMITS",
+    "RULESET_LIMITS",
     "BackendError",
     "BriefItem",
     "CatalogueEntry",
@@ -71,6 +74,7 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "InputError",
+    "Limits",
     "Location",
     "Proposal",
     "RiskEngineError",
@@ -87,6 +91,7 @@ __all__ = [
     "evaluation_text",
     "json_schema",
     "knowledge_catalogue",
+    "limits_for",
     "load_proposal",
     "load_rulebook",
     "load_test_file",

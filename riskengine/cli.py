@@ -54,6 +54,8 @@ from riskengine import (
     run_rule_tests,
     write_file_atomically,
 )
+from riskengine.read.limits import limits_for
+from riskengine.read.source import kind_of
 
 __all__ = ["main"]
 
@@ -65,6 +67,8 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "riskengine.fhir.commands",
     "riskengine.training.commands",
     "riskengine.service.commands",
+    "riskengine.batch.commands",
+    "riskengine.room.commands",
 )
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: json_schema(Proposal, "proposal"),
@@ -292,7 +296,9 @@ def _validate_file(
             importlib.import_module("riskengine.training").load_scenario(path)
             counts["scenarios"] = counts.get("scenarios", 0) + 1
             return []
-        document = read_input(path, stdin)  # read once: the proposal and its positions come from it
+        document = read_input(
+            path, stdin, limits_for("proposal" if _is_stdin(path) else kind_of(path))
+        )  # a proposal is held to a proposal's limits
         if (
             not _is_stdin(path)
             and isinstance(document.data, dict)

@@ -13,6 +13,8 @@ from typing import BinaryIO
 
 from riskengine.documents.proposal import Proposal
 from riskengine.errors import Diagnostic, InputError, Location
+from riskengine.read.bounds import decoded
+from riskengine.read.limits import Limits, limits_for
 from riskengine.read.proposal_files import proposal_from_data, proposal_warnings
 from riskengine.read.source import Document, parse_document, read_document
 
@@ -27,14 +29,17 @@ def is_stdin(path: Path | str) -> bool:
     return str(path) == STDIN
 
 
-def read_input(path: Path | str, stdin: BinaryIO | None = None) -> Document:
-    """Parse the file at ``path``, or standard input (``stdin``, default ``sys.stdin``) for ``-``."""
+def read_input(path: Path | str, stdin: BinaryIO | None = None, limits: Limits | None = None) -> Document:
+    """Parse the file at ``path``, or standard input (``stdin``, default ``sys.stdin``) for ``-``,
+    within ``limits`` (a proposal's by default): no more than the size limit is read."""
+    limits = limits or limits_for("proposal")
     if not is_stdin(path):
-        return read_document(path)
+        return read_document(path, limits)
     stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
     if stream is None:  # started with no standard input at all
         raise InputError([Diagnostic(Location(STDIN_NAME), "unreadable", "", "there is no standard input")])
-    return parse_document(_decoded(stream.read()), STDIN_NAME)
+    data = stream.read(limits.file_bytes + 1)
+    return parse_document(decoded(data, STDIN_NAME, limits), STDIN_NAME, limits)
 
 
 def read_proposal_input(path: Path | str, stdin: BinaryIO | None = None) -> tuple[Proposal, list[Diagnostic]]:
@@ -42,14 +47,3 @@ def read_proposal_input(path: Path | str, stdin: BinaryIO | None = None) -> tupl
     document = read_input(path, stdin)
     proposal = proposal_from_data(document.data, document.source)
     return proposal, proposal_warnings(proposal, document.source)
-
-
-def _decoded(data: bytes) -> str:
-    """UTF-8 text, or a located error at the first byte that is not UTF-8."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
-        where = Location(STDIN_NAME, line, column)
-        raise InputError([Diagnostic(where, "unreadable", "", "the text is not UTF-8")]) from None

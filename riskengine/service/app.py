@@ -669,6 +669,8 @@ async def _batch_chunk(state: State, chunk: list[tuple[int, str, bytes]]) -> lis
     if not reply.get("ok"):
         return [_batch_error(n, "internal", str(reply.get("detail"))) for n, _, _ in chunk]
     lines: list[str] = reply["lines"]
+    if state.log is None:  # nothing to record: no entry to build (a uuid and a hash of each answer)
+        return lines
     evaluated = [
         (n, raw, out) for (n, _, raw), out in zip(chunk, lines, strict=True) if '"evaluation":' in out[:300]
     ]
