@@ -215,7 +215,7 @@ def main(
     """Run the command line; return the exit code. ``stdin`` is where ``-`` reads from."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
-    args.stdin = stdin if stdin is not None else sys.stdin.buffer
+    args.stdin = stdin  # None: sys.stdin, looked up only when '-' is read
     try:
         handler: Handler = getattr(args, "handler", None) or COMMANDS[args.command]
         return handler(args, out, err)
@@ -282,7 +282,7 @@ def _input_files(paths: Sequence[Path], problems: list[Diagnostic]) -> list[Path
 
 
 def _validate_file(
-    path: Path, counts: dict[str, int], ruleset_files: list[Path], stdin: BinaryIO
+    path: Path, counts: dict[str, int], ruleset_files: list[Path], stdin: BinaryIO | None
 ) -> list[Diagnostic]:
     """Check one file by what it is: a rule test file, a ruleset (loaded later, together) or a proposal."""
     try:

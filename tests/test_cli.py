@@ -313,3 +313,26 @@ class TestPythonDashM:
         done = subprocess.run([sys.executable, "-m", "riskengine", "validate", str(EXAMPLES)], capture_output=True,
                               text=True, cwd=ROOT, check=False)  # fmt: skip
         assert done.returncode == 0 and done.stdout.startswith("ok: 3 proposals")
+
+
+def test_fhir_read_takes_a_bundle_from_stdin() -> None:
+    """`fhir read -` maps a Bundle piped in, and names it <stdin> in its warnings."""
+    bundle = (ROOT / "tests" / "fixtures" / "fhir" / "england-parkrun.json").read_bytes()
+    code, out, err = _run_with_stdin(bundle, "fhir", "read", "-")
+    assert code == 0 and out.startswith("schema_version: 1\n")
+    assert err and all(line.startswith("<stdin>: warning[") for line in err.splitlines())
+
+
+def test_a_closed_standard_input_is_an_error_only_for_dash() -> None:
+    """Started with stdin closed, commands that do not read it run; `-` is a located error."""
+    base = [sys.executable, "-m", "riskengine"]
+    ok = subprocess.run([*base, "validate", str(EXAMPLES)], stdin=subprocess.DEVNULL, capture_output=True,
+                        cwd=ROOT, check=False, close_fds=True)  # fmt: skip
+    assert ok.returncode == 0
+    code = "import sys; sys.stdin.close(); sys.stdin = None; from riskengine.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", code, "evaluate", "-", "--format", "text"], capture_output=True,
+                          text=True, cwd=ROOT, check=False)  # fmt: skip
+    assert done.returncode == 2 and done.stderr == "<stdin>: error[unreadable] there is no standard input\n"
+    done = subprocess.run([sys.executable, "-c", code, "validate", str(EXAMPLES)], capture_output=True, text=True,
+                          cwd=ROOT, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr

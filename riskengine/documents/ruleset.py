@@ -26,6 +26,7 @@ from pydantic import (
     Discriminator,
     Field,
     Strict,
+    StringConstraints,
     Tag,
     field_validator,
     model_validator,
@@ -55,7 +56,9 @@ __all__ = [
 SOURCES_FILE = "sources.yaml"  # the shared sources, at the top of a rulesets folder
 
 Id = Annotated[str, Strict(), Field(pattern=r"^[a-z0-9]([a-z0-9_.\-]*[a-z0-9])?$", max_length=120)]
-Text = Annotated[str, Strict(), Field(min_length=1, max_length=2000)]
+# Text as a reader sees it: YAML's folded blocks (``>``) end with a newline, which is not part of
+# the words and must not reach an evaluation, a text or a report; so text is trimmed at the ends.
+Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Date = Annotated[dt.date, Field(strict=False)]
 ItemScope = Literal["concern", "condition", "member", "mitigation", "attempt", "need"]
 

@@ -84,7 +84,8 @@ def _mapping(args: argparse.Namespace, err: TextIO) -> Any:
 
     fhir = _fhir()
     data = riskengine.read_input(args.file, getattr(args, "stdin", None)).data
-    options = {"jurisdiction": args.jurisdiction, "as_of": args.as_of, "source": str(args.file)}
+    source = "<stdin>" if str(args.file) == "-" else str(args.file)
+    options = {"jurisdiction": args.jurisdiction, "as_of": args.as_of, "source": source}
     if args.prefetch:
         if isinstance(data, dict) and "hook" in data and "prefetch" in data:
             data = data["prefetch"]  # a whole CDS Hooks request

@@ -23,9 +23,9 @@ the parse of each ruleset file is kept. What is cached, where, and how it is kep
   SHA-256 of the source text and the engine version (riskengine, PyYAML, Python and the
   reading code). An entry that was edited, cut short, planted or written by another
   version fails the check and the file is parsed afresh. The key is not secret (anyone who
-  can write the user's cache can work it out), so this detects damage and naive tampering,
-  not a determined attacker with the user's own rights, who could change the rulesets
-  themselves. Entries are JSON (read with orjson), never pickle, so an entry cannot run code.
+  can read the rulesets can work it out), so this detects damage, stale and planted entries
+  and edits made without recomputing it, not someone who can already write to the user's
+  private cache folder and takes that trouble: that is someone acting as the user. Entries are JSON (read with orjson), never pickle, so an entry cannot run code.
   Data JSON cannot carry exactly (non-finite floats, very large integers, sets, bytes, keys
   that clash with the date tags) is simply not cached.
 * **Old caches cleared.** Earlier versions kept every parsed file, proposals

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from riskengine.documents.proposal import Proposal
-from riskengine.errors import Diagnostic
+from riskengine.errors import Diagnostic, InputError, Location
 from riskengine.read.bounds import decoded
 from riskengine.read.limits import Limits, limits_for
 from riskengine.read.proposal_files import proposal_from_data, proposal_warnings
@@ -35,7 +35,9 @@ def read_input(path: Path | str, stdin: BinaryIO | None = None, limits: Limits |
     limits = limits or limits_for("proposal")
     if not is_stdin(path):
         return read_document(path, limits)
-    stream = stdin if stdin is not None else sys.stdin.buffer
+    stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+    if stream is None:  # started with no standard input at all
+        raise InputError([Diagnostic(Location(STDIN_NAME), "unreadable", "", "there is no standard input")])
     data = stream.read(limits.file_bytes + 1)
     return parse_document(decoded(data, STDIN_NAME, limits), STDIN_NAME, limits)
 
