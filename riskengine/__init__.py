@@ -36,7 +36,7 @@ from riskengine.errors import (
     diagnostics_json,
     diagnostics_text,
 )
-from riskengine.files import write_file_atomically
+from riskengine.files import open_atomically, write_file_atomically
 from riskengine.read.proposal_files import (
     load_proposal,
     parse_proposal,
@@ -87,6 +87,7 @@ __all__ = [
     "load_proposal",
     "load_rulebook",
     "load_test_file",
+    "open_atomically",
     "parse_proposal",
     "proposal_from_data",
     "proposal_warnings",
