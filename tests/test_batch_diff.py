@@ -53,9 +53,7 @@ def test_a_removed_prompt_and_its_firing_are_named(parkrun: dict[str, Any]) -> N
 def test_a_changed_item_names_its_fields_and_producer(parkrun: dict[str, Any]) -> None:
     after = copy.deepcopy(parkrun)
     after["mitigations"][0] = {**after["mitigations"][0], "text": "something else"}
-    diff = compare(
-        parkrun, after, producers=lambda kind, item_id: ("the.rule",) if kind == "mitigation" else ()
-    )
+    diff = compare(parkrun, after, producers={("mitigation", after["mitigations"][0]["id"]): ("the.rule",)})
     assert [(i.kind, i.change, i.fields, i.rules) for i in diff.items] == [
         ("mitigation", "changed", ("text",), ("the.rule",))
     ]

@@ -53,12 +53,14 @@ __all__ = [
     "RuleCount",
     "compare",
     "evaluation_items",
+    "failed",
+    "firings",
     "restale",
 ]
 
 Change = Literal["added", "removed", "changed"]
 Doc = Mapping[str, Any]
-Producers = Callable[[str, str], tuple[str, ...]]
+Producers = Mapping[tuple[str, str], tuple[str, ...]]
 EXAMPLES = 10  # proposal ids kept per rule, item and brief figure in the aggregate
 
 _LISTS: tuple[tuple[str, tuple[str, ...], Callable[[Doc], str]], ...] = (
@@ -182,29 +184,33 @@ def firings(doc: Doc) -> Counter[str]:
 def compare(before: Doc, after: Doc, *, producers: Producers | None = None) -> ProposalDiff:
     """How ``after`` differs from ``before`` (two evaluations of the same proposal).
 
-    ``producers(kind, id)`` names the rules that can put an item there (from the rulesets);
-    without it, an item is tied to the rule of the same id when that rule fired on either side.
+    ``producers`` maps ``(kind, id)`` to the rules that can put that item there (from the
+    rulesets). An item is tied to those of its producers whose firing changed, else those
+    that fired, else all of them; without a producer, to the rule of the same id if it fired.
     """
     fired_before, fired_after = firings(before), firings(after)
     fired = set(fired_before) | set(fired_after)
+    counts = tuple(
+        RuleCount(rule, fired_before[rule], fired_after[rule])
+        for rule in sorted(fired)
+        if fired_before[rule] != fired_after[rule]
+    )
+    moved = {c.rule for c in counts}
 
     def rules_of(kind: str, item_id: str) -> tuple[str, ...]:
         base = item_id.split("#", 1)[0]
-        if producers is not None:
-            named = producers(kind, base)
-            if named:
-                return named
-        return (base,) if base in fired else ()
+        named = producers.get((kind, base), ()) if producers is not None else ()
+        for pool in (moved, fired):
+            hit = tuple(r for r in named if r in pool)
+            if hit:
+                return hit
+        return named or ((base,) if base in fired else ())
 
     briefs = _briefs(before, after)
     return ProposalDiff(
         proposal_id=str(after.get("proposal_id", before.get("proposal_id", ""))),
         items=tuple(_item_changes(evaluation_items(before), evaluation_items(after), rules_of)),
-        firings=tuple(
-            RuleCount(rule, fired_before[rule], fired_after[rule])
-            for rule in sorted(fired)
-            if fired_before[rule] != fired_after[rule]
-        ),
+        firings=counts,
         brief_before=briefs[0],
         brief_after=briefs[1],
     )
