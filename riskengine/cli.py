@@ -61,6 +61,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "riskengine.fhir.commands",
     "riskengine.training.commands",
     "riskengine.service.commands",
+    "riskengine.batch.commands",
 )
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "proposal": lambda: Proposal.model_json_schema(by_alias=True),
