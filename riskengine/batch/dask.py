@@ -36,15 +36,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
+import importlib
 import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import riskengine
 
@@ -52,13 +52,16 @@ from . import executor as _executor
 from .executor import CHUNK_ITEMS, RulesetSpec, Task, chunked, engines_for, ruleset_digest, run_chunk
 from .inputs import Item
 
-if TYPE_CHECKING:
-    from distributed import Client, Future, LocalCluster
-
-__all__ = ["DaskExecutor", "DaskUnavailable", "EnginePlugin", "RulesetFolder", "ShippedRulesets", "install_engine"]
+__all__ = [
+    "DaskExecutor",
+    "DaskUnavailable",
+    "EnginePlugin",
+    "RulesetFolder",
+    "ShippedRulesets",
+    "install_engine",
+]
 
 R = TypeVar("R")
-
 
 
 class DaskUnavailable(riskengine.RiskEngineError):
@@ -128,11 +131,15 @@ class ShippedRulesets:
     def install(self, root: Path) -> None:
         """On a worker: write, check and load the rulesets, for ``run_chunk`` to find by hash."""
         if self.engine_version != riskengine.__version__:
-            raise _mismatch(f"this worker runs riskengine {riskengine.__version__}, the client {self.engine_version}")
+            raise _mismatch(
+                f"this worker runs riskengine {riskengine.__version__}, the client {self.engine_version}"
+            )
         paths = [str(folder.materialise(root)) for folder in self.folders]
         found = ruleset_digest(paths)
         if found != self.spec.digest:
-            raise _mismatch(f"the rulesets on this worker have hash {found[:12]}, the client's {self.spec.digest[:12]}")
+            raise _mismatch(
+                f"the rulesets on this worker have hash {found[:12]}, the client's {self.spec.digest[:12]}"
+            )
         local = RulesetSpec(tuple(paths), found, self.spec.backend)
         engine = engines_for([local])[0]
         loaded = _fingerprint(engine.book)
@@ -158,7 +165,9 @@ class EnginePlugin(_plugin_base()):  # type: ignore[misc]
         self.name = "riskengine-" + hashlib.sha256(keys.encode()).hexdigest()[:16]
 
     def setup(self, worker: Any = None) -> None:
-        root = Path(tempfile.gettempdir()) / f"riskengine-rulesets-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        root = (
+            Path(tempfile.gettempdir()) / f"riskengine-rulesets-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        )
         root.mkdir(mode=0o700, exist_ok=True)
         for shipped in self.shipped:
             shipped.install(root)
@@ -174,27 +183,26 @@ class DaskExecutor:
     def __init__(
         self, address: str, *, chunk_items: int = CHUNK_ITEMS, in_flight: int = 4, retries: int = 3
     ) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:
-            raise _unavailable("Dask is not installed: pip install 'riskengine[dask]'") from exc
+        distributed = _distributed()
         self.chunk_items, self.in_flight, self.retries = chunk_items, in_flight, retries
-        self._cluster: LocalCluster | None = None
+        self._cluster: Any = None
         self._registered: set[str] = set()
         wanted = 1
         if address.startswith("local:"):
             wanted = _count(address)
-            self._cluster = LocalCluster(
+            self._cluster = distributed.LocalCluster(
                 n_workers=wanted, threads_per_worker=1, processes=True, host="127.0.0.1",
                 protocol="tcp://", dashboard_address=None, silence_logs=logging.ERROR,
             )  # fmt: skip
             address = self._cluster.scheduler_address
         try:
-            self.client: Client = Client(address, timeout="20s")
+            self.client: Any = distributed.Client(address, timeout="20s")
             self.client.wait_for_workers(wanted, timeout=120)
         except (OSError, TimeoutError) as exc:
             self.close()
-            raise _unavailable(f"cannot reach the Dask scheduler at {address}, or it has no workers: {exc}") from exc
+            raise _unavailable(
+                f"cannot reach the Dask scheduler at {address}, or it has no workers: {exc}"
+            ) from exc
         self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
 
     def prepare(self, rulesets: Sequence[RulesetSpec]) -> None:
@@ -238,13 +246,13 @@ class DaskExecutor:
 class _Run(Generic[R]):
     """One ordered map: at most ``limit`` chunks submitted or waiting in the reorder buffer."""
 
-    def __init__(self, client: Client, task: Task[R], chunks: Iterator[list[Item]], limit: int, retries: int) -> None:
-        from distributed import as_completed
-
+    def __init__(
+        self, client: Any, task: Task[R], chunks: Iterator[list[Item]], limit: int, retries: int
+    ) -> None:
         self.client, self.task, self.chunks, self.limit, self.retries = client, task, chunks, limit, retries
         self.tag = uuid.uuid4().hex[:12]
-        self.waiting = as_completed()
-        self.index_of: dict[Future, int] = {}
+        self.waiting: Any = _distributed().as_completed()
+        self.index_of: dict[Any, int] = {}  # future -> chunk index
         self.held: dict[int, list[Item]] = {}  # chunks not yet yielded, kept for a retry
         self.done: dict[int, list[R]] = {}  # the reorder buffer
         self.attempts: dict[int, int] = {}
@@ -285,11 +293,10 @@ class _Run(Generic[R]):
         self.index_of[future] = index
         self.waiting.add(future)
 
-    def _retry(self, index: int, future: Future) -> None:
-        from distributed import KilledWorker
-
+    def _retry(self, index: int, future: Any) -> None:
+        killed = _distributed().KilledWorker
         error = future.exception() if future.status == "error" else None
-        lost = error is None or isinstance(error, KilledWorker | OSError)
+        lost = error is None or isinstance(error, killed | OSError)
         if not lost or self.attempts.get(index, 0) >= self.retries:
             if error is not None:
                 raise error
@@ -307,6 +314,14 @@ class _Run(Generic[R]):
 def install_engine(spec: RulesetSpec, engine: riskengine.Engine) -> None:
     """Make ``engine`` the one :func:`~riskengine.batch.executor.run_chunk` finds for ``spec``."""
     _executor._ENGINES[(spec.digest, spec.backend)] = engine
+
+
+def _distributed() -> Any:
+    """The ``distributed`` module (untyped, so held as Any), or a located error without the extra."""
+    try:
+        return importlib.import_module("distributed")
+    except ImportError as exc:
+        raise _unavailable("Dask is not installed: pip install 'riskengine[dask]'") from exc
 
 
 def _folder_files(folder: Path) -> tuple[tuple[str, bytes], ...]:

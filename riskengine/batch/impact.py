@@ -132,7 +132,9 @@ def _read(item: Item) -> tuple[riskengine.Proposal | None, str, str | None]:
         return None, exc.record_id or item.label, riskengine.diagnostics_text(exc.diagnostics).strip()
 
 
-def _evaluate(engine: riskengine.Engine, proposal: riskengine.Proposal) -> tuple[dict[str, Any] | None, str | None]:
+def _evaluate(
+    engine: riskengine.Engine, proposal: riskengine.Proposal
+) -> tuple[dict[str, Any] | None, str | None]:
     try:
         evaluation = engine.evaluate(proposal)
     except riskengine.RiskEngineError as exc:
@@ -201,7 +203,11 @@ def run_impact(
             pool.close()
     if not run.summary.proposals:
         raise riskengine.InputError(
-            [riskengine.Diagnostic(riskengine.Location(", ".join(corpus)), "no-proposals", "", "no proposals found")]
+            [
+                riskengine.Diagnostic(
+                    riskengine.Location(", ".join(corpus)), "no-proposals", "", "no proposals found"
+                )
+            ]
         )
     title = f"Knowledge due for re-checking on {as_of}" if as_of else "Impact of the ruleset change"
     text = impact_markdown(run.summary, run.shown, title=title, sides=sides)
@@ -211,7 +217,10 @@ def run_impact(
 
 
 def _task(
-    before: Sequence[Path | str] | None, after: Sequence[Path | str] | None, as_of: dt.date | None, backend: str
+    before: Sequence[Path | str] | None,
+    after: Sequence[Path | str] | None,
+    as_of: dt.date | None,
+    backend: str,
 ) -> tuple[Task[Outcome], list[tuple[str, str]]]:
     first = RulesetSpec.of(before, backend)
     if as_of is not None:
@@ -252,4 +261,6 @@ def _json_report(target: Path | str | None, header: dict[str, Any]) -> Any:
 
 
 def _usage(message: str) -> riskengine.InputError:
-    return riskengine.InputError([riskengine.Diagnostic(riskengine.Location("riskengine impact"), "usage", "", message)])
+    return riskengine.InputError(
+        [riskengine.Diagnostic(riskengine.Location("riskengine impact"), "usage", "", message)]
+    )

@@ -126,7 +126,7 @@ def _proposal(d: ProposalDiff) -> list[str]:
         rules = f" from {', '.join(f'`{r}`' for r in item.rules)}" if item.rules else ""
         lines.append(f"- {item.change} {item.kind} `{item.id}`{fields}{rules}")
     for count in d.firings:
-        lines.append(f"- rule `{count.rule}` fired {count.before} times before, {count.after} after")
+        lines.append(f"- rule `{count.rule}` fired {count.before} before, {count.after} after")
     if d.brief_before is not None and d.brief_after is not None:
         lines += ["", "Brief before:", *_brief(d.brief_before), "", "Brief after:", *_brief(d.brief_after)]
     return [*lines, ""]
