@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 import riskengine
 
 from . import records
-from .diff import Aggregate, ProposalDiff, compare, failed, firings, restale
+from .diff import Aggregate, ProposalDiff, compare, failed, restale
 from .executor import Executor, InlineExecutor, LocalExecutor, RulesetSpec, Task, engines_for
 from .inputs import Item, check_inputs, iter_items
 from .report import SHOWN, ImpactJson, impact_markdown
@@ -58,11 +59,20 @@ def impact_item(engines: tuple[riskengine.Engine, ...], item: Item) -> Outcome:
     if before is None or after is None:
         return Outcome(
             failed(proposal.id, error_before, error_after),
-            dict(firings(before)) if before else {},
-            dict(firings(after)) if after else {},
+            _fired(before) if before else {},
+            _fired(after) if after else {},
         )
-    diff = compare(before, after, producers=_producers(engines))
-    return Outcome(diff, dict(firings(before)), dict(firings(after)))
+    fired_before, fired_after = _fired(before), _fired(after)
+    if fired_before == fired_after and _unchanged(before, after):
+        return Outcome(ProposalDiff(proposal.id), fired_before, fired_after)  # the common case
+    diff = compare(_data(before), _data(after), producers=_producers(engines))
+    return Outcome(diff, fired_before, fired_after)
+
+
+def _unchanged(before: riskengine.Evaluation, after: riskengine.Evaluation) -> bool:
+    """Equal but for what names the rulesets (provenance, and the trace's ``ruleset@version``):
+    a cheap test on the models that spares most proposals the comparison of documents."""
+    return before.model_copy(update={"provenance": after.provenance, "trace": after.trace}) == after
 
 
 def impact_as_of(as_of: dt.date, engines: tuple[riskengine.Engine, ...], item: Item) -> Outcome:
@@ -70,11 +80,18 @@ def impact_as_of(as_of: dt.date, engines: tuple[riskengine.Engine, ...], item: I
     proposal, label_id, problem = _read(item)
     if proposal is None:
         return Outcome(failed(label_id, problem, problem), {}, {})
-    before, error = _evaluate(engines[0], proposal)
-    if before is None:
+    evaluation, error = _evaluate(engines[0], proposal)
+    if evaluation is None:
         return Outcome(failed(proposal.id, error, error), {}, {})
-    fired = dict(firings(before))
+    fired = _fired(evaluation)
+    if not any(_newly_stale(k, as_of) for k in evaluation.knowledge):
+        return Outcome(ProposalDiff(proposal.id), fired, fired)
+    before = _data(evaluation)
     return Outcome(compare(before, restale(before, as_of), producers=_producers(engines)), fired, fired)
+
+
+def _newly_stale(knowledge: Any, as_of: dt.date) -> bool:
+    return knowledge.source.review_by is not None and (as_of > knowledge.source.review_by) != knowledge.stale
 
 
 def producers_of(books: Sequence[riskengine.RuleBook]) -> Producers:
@@ -134,13 +151,21 @@ def _read(item: Item) -> tuple[riskengine.Proposal | None, str, str | None]:
 
 def _evaluate(
     engine: riskengine.Engine, proposal: riskengine.Proposal
-) -> tuple[dict[str, Any] | None, str | None]:
+) -> tuple[riskengine.Evaluation | None, str | None]:
     try:
-        evaluation = engine.evaluate(proposal)
+        return engine.evaluate(proposal), None
     except riskengine.RiskEngineError as exc:
         return None, riskengine.diagnostics_text(exc.diagnostics).strip()
+
+
+def _data(evaluation: riskengine.Evaluation) -> dict[str, Any]:
+    """The evaluation as its JSON document (what ``riskengine evaluate`` prints), as data."""
     data: dict[str, Any] = evaluation.model_dump(mode="json", by_alias=True)
-    return data, None
+    return data
+
+
+def _fired(evaluation: riskengine.Evaluation) -> dict[str, int]:
+    return dict(Counter(entry.rule for entry in evaluation.trace))
 
 
 @dataclass(slots=True)
