@@ -251,7 +251,8 @@ class _Run(Generic[R]):
     ) -> None:
         self.client, self.task, self.chunks, self.limit, self.retries = client, task, chunks, limit, retries
         self.tag = uuid.uuid4().hex[:12]
-        self.waiting: Any = _distributed().as_completed()
+        # Results are fetched in the background as chunks finish, not one round trip at a time.
+        self.waiting: Any = _distributed().as_completed(with_results=True, raise_errors=False)
         self.index_of: dict[Any, int] = {}  # future -> chunk index
         self.held: dict[int, list[Item]] = {}  # chunks not yet yielded, kept for a retry
         self.done: dict[int, list[R]] = {}  # the reorder buffer
@@ -261,12 +262,12 @@ class _Run(Generic[R]):
     def __iter__(self) -> Iterator[list[R]]:
         self._fill()
         while self.held:
-            future = next(self.waiting)
+            future, result = next(self.waiting)
             index = self.index_of.pop(future, None)
             if index is None or index < self.next_out:
                 continue  # an attempt superseded by a retry that already came back
             if future.status == "finished":
-                self.done.setdefault(index, future.result())
+                self.done.setdefault(index, result)
             else:
                 self._retry(index, future)
             future.release()
