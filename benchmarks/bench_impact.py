@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import riskengine  # noqa: E402
 from riskengine.batch.dask import DaskExecutor  # noqa: E402
-from riskengine.batch.executor import InlineExecutor, LocalExecutor, RulesetSpec, Task  # noqa: E402
+from riskengine.batch.executor import InlineExecutor, RulesetSpec, Task  # noqa: E402
 from riskengine.batch.inputs import Item, iter_items  # noqa: E402
 from riskengine.batch.pipeline import run_batch  # noqa: E402
 from riskengine.batch.synth import write_corpus  # noqa: E402
@@ -107,36 +107,58 @@ def _noop(engines: tuple[riskengine.Engine, ...], item: Item) -> int:
     return len(item.text)
 
 
+def _cpu() -> float:
+    return time.process_time()
+
+
+def _workers_cpu(dask: DaskExecutor) -> float:
+    return float(sum(dask.client.run(_cpu).values()))
+
+
 def bench_costs(folder: Path, count: int) -> dict[str, Any]:
-    corpus = _corpus(folder, count, 5)
-    spec = RulesetSpec.of(None)
+    """CPU seconds (less moved by the load than wall time) per proposal and per chunk."""
+    from riskengine.batch.impact import impact_item
     from riskengine.batch.pipeline import evaluate_item
 
-    task = Task(evaluate_item, (spec,))
+    corpus = _corpus(folder, count, 5)
+    spec = RulesetSpec.of(None)
     items = list(iter_items([str(corpus)]))
-    list(InlineExecutor().map_ordered(task, items[:50]))  # warm: engine loaded, caches primed
-    t = time.monotonic()
-    lines = list(InlineExecutor().map_ordered(task, items))
-    per_proposal = (time.monotonic() - t) / len(items)
-    line_bytes = statistics.mean(len(line) for line, _ in lines)
-    noop = Task(_noop, (spec,))
-    chunk_costs = []
+    batch: Task[Any] = Task(evaluate_item, (spec,))
+    change: Task[Any] = Task(
+        impact_item,
+        (RulesetSpec.of([SHIPPED, OVERLAY / "before"]), RulesetSpec.of([SHIPPED, OVERLAY / "after"])),
+    )
+    figures: dict[str, Any] = {"measure": "costs (CPU ms)", "proposals": len(items), "load_before": _load()}
+    for name, task in (("batch", batch), ("impact", change)):
+        list(InlineExecutor().map_ordered(task, items[:50]))  # warm: engines loaded
+        t = _cpu()
+        list(InlineExecutor().map_ordered(task, items))
+        figures[f"{name}_ms_per_proposal"] = round((_cpu() - t) / len(items) * 1000, 2)
+    figures["output_bytes_per_proposal"] = round(
+        statistics.mean(len(line) for line, _ in _lines(batch, items))
+    )
     with DaskExecutor("local:2", chunk_items=1, in_flight=8) as dask:
+        noop = Task(_noop, (spec,))
         list(dask.map_ordered(noop, items[:20]))
-        for _ in range(3):
-            t = time.monotonic()
-            list(dask.map_ordered(noop, items))
-            chunk_costs.append((time.monotonic() - t) / len(items))
-        pool = LocalExecutor(2)
-        list(pool.map_ordered(noop, items[:20]))
-        t = time.monotonic()
-        list(pool.map_ordered(noop, items))
-        pool_noop = (time.monotonic() - t) / len(items)
-        pool.close()
-    return {"measure": "costs", "proposals": len(items),
-            "per_proposal_ms_one_worker": round(per_proposal * 1000, 2),
-            "output_line_bytes": round(line_bytes), "dask_per_chunk_ms": _spread([c * 1000 for c in chunk_costs]),
-            "pool_per_item_noop_ms": round(pool_noop * 1000, 3), "load": _load()}  # fmt: skip
+        t, w = _cpu(), _workers_cpu(dask)
+        list(dask.map_ordered(noop, items))
+        figures["chunk_ms_client_and_scheduler"] = round((_cpu() - t) / len(items) * 1000, 2)
+        figures["chunk_ms_workers"] = round((_workers_cpu(dask) - w) / len(items) * 1000, 2)
+        dask.chunk_items = 64
+        for name, task in (("batch", batch), ("impact", change)):
+            list(dask.map_ordered(task, items[:64]))
+            t = _cpu()
+            list(dask.map_ordered(task, items))
+            figures[f"{name}_ms_per_proposal_client_and_scheduler"] = round(
+                (_cpu() - t) / len(items) * 1000, 3
+            )
+    figures["load_after"] = _load()
+    return figures
+
+
+def _lines(task: Task[Any], items: list[Item]) -> list[tuple[str, bool]]:
+    """The batch output lines of ``items`` (for their size)."""
+    return list(InlineExecutor().map_ordered(task, items[:200]))
 
 
 def _spread(values: list[float]) -> dict[str, float]:

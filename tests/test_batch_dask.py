@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import riskengine
-from riskengine.batch.dask import DaskExecutor, RulesetFolder, ShippedRulesets
+from riskengine.batch.dask import DaskExecutor, EnginePlugin, RulesetFolder, ShippedRulesets
 from riskengine.batch.executor import InlineExecutor, RulesetSpec, Task
 from riskengine.batch.inputs import iter_items
 from riskengine.batch.pipeline import evaluate_item
@@ -62,6 +62,21 @@ def test_impact_on_a_running_cluster_equals_the_local_impact(corpus: Path, tmp_p
         code, err = _cli(
             "impact", *sides, str(corpus), "--json", str(remote), "--dask", cluster.scheduler_address
         )
+        # A worker given rulesets that are not what the client loaded refuses them, and says so.
+        spec = RulesetSpec.of(["rulesets", FIXTURES / "before"])
+        good = ShippedRulesets.of(spec)
+        forged = ShippedRulesets(
+            spec,
+            (good.folders[0], RulesetFolder.read(FIXTURES / "after")),
+            good.expected,
+            good.engine_version,
+        )
+        executor = DaskExecutor(cluster.scheduler_address)
+        try:
+            with pytest.raises(riskengine.RiskEngineError, match="the client's"):
+                executor.client.register_plugin(EnginePlugin([forged]), name="forged")
+        finally:
+            executor.close()
     assert code == 0, err
     assert json.loads(remote.read_text()) == json.loads(local.read_text())
     assert json.loads(local.read_text())["summary"]["changed"]["proposals"] > 0

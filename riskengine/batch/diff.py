@@ -320,6 +320,7 @@ class Aggregate:
     rules: dict[str, _RuleTally] = field(default_factory=dict)
     items: dict[tuple[str, str, Change], _Tally] = field(default_factory=dict)
     item_rules: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    item_fields: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # first seen
 
     def add(
         self, diff: ProposalDiff, fired_before: Mapping[str, int], fired_after: Mapping[str, int]
@@ -343,6 +344,8 @@ class Aggregate:
         for item in diff.items:
             self.items.setdefault((item.kind, item.id, item.change), _Tally()).add(pid)
             self.item_rules.setdefault((item.kind, item.id), item.rules)
+            if item.fields:
+                self.item_fields.setdefault((item.kind, item.id), item.fields)
 
     def changed_rules(self) -> list[tuple[str, _RuleTally]]:
         """Rules whose firings changed on at least one proposal, most proposals first."""
@@ -370,6 +373,7 @@ class Aggregate:
                     "id": item_id,
                     "change": change,
                     "rules": list(self.item_rules[(kind, item_id)]),
+                    "fields": list(self.item_fields.get((kind, item_id), ())),
                     **t.to_json(),
                 }
                 for (kind, item_id, change), t in self.changed_items()

@@ -69,11 +69,11 @@ def impact_markdown(
 
 def _figures(s: Aggregate) -> str:
     text = (
-        f"{s.proposals} proposals compared: {s.changed.count} would get a different evaluation, "
-        f"{s.brief_changed.count} a different brief."
+        f"{s.proposals:,} proposals compared: {s.changed.count:,} would get a different evaluation, "
+        f"{s.brief_changed.count:,} a different brief."
     )
     if s.failed_before.count or s.failed_after.count:
-        text += f" Could not be evaluated: {s.failed_before.count} before, {s.failed_after.count} after."
+        text += f" Could not be evaluated: {s.failed_before.count:,} before, {s.failed_after.count:,} after."
     if not s.changed.count:
         text += " Nothing changes."
     return text
@@ -85,7 +85,7 @@ def _rules_section(s: Aggregate) -> list[str]:
         return []
     lines = ["## Rules whose firings changed", "", "| rule | fired before | fired after | proposals affected |",
              "|---|---:|---:|---:|"]  # fmt: skip
-    lines += [f"| `{rule}` | {t.before} | {t.after} | {t.affected.count} |" for rule, t in rules]
+    lines += [f"| `{rule}` | {t.before:,} | {t.after:,} | {t.affected.count:,} |" for rule, t in rules]
     return [*lines, ""]
 
 
@@ -101,7 +101,9 @@ def _items_section(s: Aggregate) -> list[str]:
     ]
     for (kind, item_id, change), tally in items:
         rules = ", ".join(f"`{r}`" for r in s.item_rules[(kind, item_id)]) or "not recorded"
-        lines.append(f"| {kind} | `{item_id}` | {change} | {rules} | {tally.count} |")
+        fields = s.item_fields.get((kind, item_id), ()) if change == "changed" else ()
+        what = f"{change}: {', '.join(fields)}" if fields else change
+        lines.append(f"| {kind} | `{item_id}` | {what} | {rules} | {tally.count:,} |")
     return [*lines, ""]
 
 
@@ -112,7 +114,7 @@ def _proposals_section(s: Aggregate, shown: Sequence[ProposalDiff]) -> list[str]
     for diff in shown:
         lines += _proposal(diff)
     if s.changed.count > len(shown):
-        lines.append(f"… and {s.changed.count - len(shown)} more proposals in the JSON report (`--json`).")
+        lines.append(f"… and {s.changed.count - len(shown):,} more proposals in the JSON report (`--json`).")
     return lines
 
 
