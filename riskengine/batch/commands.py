@@ -71,7 +71,7 @@ def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import run_batch
     from .progress import progress_bar
 
-    with _executor(args.dask) as executor, progress_bar(err) as progress:
+    with _executor(args.dask) as executor, progress_bar(err, args.inputs) as progress:
         try:
             summary = run_batch(
                 args.inputs,

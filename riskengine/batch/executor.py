@@ -46,7 +46,9 @@ __all__ = [
     "chunked",
     "default_workers",
     "engines_for",
+    "pack",
     "run_chunk",
+    "run_packed",
 ]
 
 R = TypeVar("R")
@@ -124,6 +126,20 @@ def run_chunk(task: Task[R], chunk: Sequence[Item]) -> list[R]:
     """Run ``task`` over one chunk, in this process."""
     engines = engines_for(task.rulesets)
     return [task.function(engines, item) for item in chunk]
+
+
+Packed = list[tuple[str, "int | None", str, str]]
+
+
+def pack(chunk: Sequence[Item]) -> Packed:
+    """A chunk as plain tuples, to send to another process: pickled about ten times faster than
+    the dataclasses (measured: 64 records, 1.5 ms to 0.13 ms), which counts at thousands a second."""
+    return [(i.source, i.line, i.text, i.unreadable) for i in chunk]
+
+
+def run_packed(task: Task[R], packed: Packed) -> list[R]:
+    """:func:`run_chunk` on a chunk made by :func:`pack` (what a worker process runs)."""
+    return run_chunk(task, [Item(*fields) for fields in packed])
 
 
 def chunked(
@@ -240,7 +256,7 @@ class LocalExecutor(_Base):
         chunks = chunked(items, self.chunk_items)
         try:
             for chunk in chunks:
-                pending.append(pool.submit(run_chunk, task, chunk))
+                pending.append(pool.submit(run_packed, task, pack(chunk)))
                 if len(pending) >= self.in_flight:
                     yield pending.popleft().result()
             while pending:

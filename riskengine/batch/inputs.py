@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import riskengine
 
-__all__ = ["STDIN", "Item", "check_inputs", "iter_items"]
+__all__ = ["STDIN", "Item", "check_inputs", "iter_files", "iter_items"]
 
 STDIN = "<stdin>"
 _PROPOSAL_SUFFIXES = (".yaml", ".yml", ".json")
@@ -63,11 +63,17 @@ def iter_items(
         if given == "-":
             yield from _ndjson(stdin or sys.stdin.buffer, STDIN)
             continue
-        path = Path(given)
-        files = _files_under(path) if path.is_dir() else [path]
-        for file in files:
+        for file in iter_files([given]):
             if skip is None or _identity(file) != skip:
                 yield from _file_items(file)
+
+
+def iter_files(paths: Sequence[str]) -> Iterator[Path]:
+    """The files ``paths`` name, directories expanded in sorted order (``-`` is left out)."""
+    for given in paths:
+        if given != "-":
+            path = Path(given)
+            yield from _files_under(path) if path.is_dir() else [path]
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -106,8 +112,8 @@ def _ndjson(handle: BinaryIO, name: str) -> Iterator[Item]:
 
 
 def _decoded(data: bytes, name: str, line: int | None) -> Item:
-    try:
-        return Item(name, line, data.decode("utf-8"))
+    try:  # a whole file may start with a byte-order mark, as riskengine evaluate accepts
+        return Item(name, line, data.decode("utf-8" if line else "utf-8-sig"))
     except UnicodeDecodeError as exc:
         return Item(name, line, "", f"is not UTF-8 (byte {exc.start + 1})")
 

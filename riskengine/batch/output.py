@@ -44,10 +44,9 @@ class Output:
     def __init__(self, fd: int, path: str, kept: int) -> None:
         self.fd, self.path, self.kept = fd, path, kept
 
-    def write(self, lines: list[str]) -> None:
-        """Append ``lines`` (each ending in a newline) in one write."""
-        data = "".join(lines).encode("utf-8")
-        view = memoryview(data)
+    def write(self, lines: list[bytes]) -> None:
+        """Append ``lines`` (UTF-8, each ending in a newline) in one write."""
+        view = memoryview(b"".join(lines))
         while view:
             view = view[os.write(self.fd, view) :]
 
@@ -82,9 +81,10 @@ def open_output(target: str, *, resume: bool) -> Output:
         refuse(target, "unsafe-path", "is a symbolic link: riskengine does not write through links")
     if path.exists() and not path.is_file():
         refuse(target, "unsafe-path", "exists and is not a regular file")
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= os.O_RDWR | os.O_APPEND if resume else os.O_WRONLY | os.O_TRUNC  # resuming reads the tail
     try:
-        fd = os.open(path, flags | (os.O_APPEND if resume else os.O_TRUNC), 0o644)
+        fd = os.open(path, flags, 0o644)
     except OSError as exc:
         refuse(target, "unwritable", exc.strerror or str(exc))
     kept = _cut_partial_line(fd) if resume else 0

@@ -60,6 +60,7 @@ _TITLES: dict[str, tuple[str, ...]] = {
         "Going back to the mosque",
         "Sunday service again",
         "The gurdwara on Sundays",
+        "Fasting for Ramadan",
     ),
     "time_away_from_hospital": ("Unescorted leave to the shops", "A day at home", "Overnight leave"),
     "less_restrictive_alternative": ("Moving to supported housing", "Home treatment instead of a ward"),
@@ -69,12 +70,16 @@ _TITLES: dict[str, tuple[str, ...]] = {
     "self_care_plan": ("My own wellbeing plan", "A self-care plan with the peer group"),
     "other": ("Getting a dog", "Travelling to see family abroad", "Taking up open-water swimming"),
 }
-_OTHER_CATEGORIES = ("animals", "travel", "adventure_sport", "independence", "social", "physical_activity")
+_OTHER_CATEGORIES = (
+    "animals", "travel", "adventure_sport", "social", "physical_activity", "caring", "creative", "housing",
+    "learning", "volunteering", "education_work", "money", "legal", "medication", "practice", "firearms",
+)  # fmt: skip
+_EXTRA_CATEGORIES = ("money", "peer_support", "social", "faith", "digital", "community")
 _MEDICINES = (
     ("sertraline", "antidepressant"), ("lithium", "mood_stabiliser"), ("olanzapine", "antipsychotic"),
     ("aripiprazole", "antipsychotic"), ("quetiapine", "antipsychotic"), ("sodium valproate", "mood_stabiliser"),
     ("mirtazapine", "antidepressant"), ("clozapine", "antipsychotic"), ("zopiclone", "hypnotic"),
-    ("metformin", None), ("salbutamol", None),
+    ("metformin", None), ("salbutamol", None), ("paliperidone palmitate", "depot"), ("diazepam", "benzodiazepine"),
 )  # fmt: skip
 _STRENGTHS = (
     "turns up when she says she will", "good sense of humour", "walks the dog every day", "plans ahead",
@@ -101,6 +106,7 @@ _SIGNS = (
 _MATTERS = (
     "being part of something that isn't about being ill", "getting my independence back",
     "seeing my children more", "doing things I used to enjoy", "having a routine", "earning my own money",
+    "keeping the fast with my family",
 )  # fmt: skip
 _ROUTES = (
     "ring the team's duty worker on weekdays; the crisis line evenings and weekends",
@@ -116,19 +122,27 @@ _BENEFITS = (
     "feeling normal",
     "less isolated",
 )
-_CONCERN_TEXT = {
-    "harm_to_self": "might hurt herself if it goes badly",
-    "harm_from_others": "could be taken advantage of",
-    "harm_to_others": "worry about an argument getting out of hand",
-    "relapse_or_crisis": "stress could bring on a relapse",
-    "physical_health": "hasn't exercised for a long time",
-    "medication_effects": "side effects when the dose changes",
-    "legal_or_licensing": "the licence or the order may not allow it",
-    "money": "might overspend",
-    "stigma": "people looking at me",
-    "benefits_or_placement": "could affect benefits or the placement",
-    "organisational": "the team would be blamed if something went wrong",
-    "other": "something nobody has put into words yet",
+_CONCERN_TEXT: dict[str, tuple[str, ...]] = {
+    "harm_to_self": ("might hurt herself if it goes badly", "worry about self-harm if it falls through"),
+    "harm_from_others": ("could be taken advantage of", "the people at the pub have exploited him before"),
+    "harm_to_others": ("worry about an argument getting out of hand",),
+    "relapse_or_crisis": (
+        "stress could bring on a relapse",
+        "not ready yet, too unwell",
+        "the last crisis was recent",
+    ),
+    "physical_health": ("hasn't exercised for a long time", "blood pressure is high"),
+    "medication_effects": ("side effects when the dose changes", "withdrawal symptoms"),
+    "legal_or_licensing": ("the licence or the order may not allow it", "the DVLA has to be told"),
+    "money": ("might overspend", "already in debt with a catalogue loan", "behind on the rent"),
+    "stigma": ("people looking at me", "being judged at the group"),
+    "benefits_or_placement": ("could affect benefits or the placement",),
+    "organisational": ("the team would be blamed if something went wrong", "too risky for the service"),
+    "other": (
+        "an unwise choice in the family's view",
+        "because of the psychosis diagnosis, not suitable",
+        "a bad idea",
+    ),
 }
 _RAISED_FOR_KIND = {"organisational": "organisation", "stigma": "person"}
 _MITIGATIONS = (
@@ -147,6 +161,8 @@ _CONDITIONS = (
     "only if she keeps taking her medication",
     "only once he shows insight",
     "only with staff present",
+    "only if she keeps her appointments with the team",
+    "once he is engaging with the team again",
 )
 _TOPICS = (
     "what the activity involves",
@@ -407,6 +423,8 @@ def _details(
         categories = rng.sample(_OTHER_CATEGORIES, rng.randint(1, 2))
     else:
         categories = list(CATEGORIES[activity]) if rng.random() < 0.6 else []
+        if categories and rng.random() < 0.2:
+            categories.append(rng.choice([c for c in _EXTRA_CATEGORIES if c not in categories]))
     concerns = [_concern(rng) for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 4)))]
     starts = as_of + dt.timedelta(days=rng.randint(3, 60))
     details: dict[str, Any] = {
@@ -435,7 +453,7 @@ def _concern(rng: random.Random) -> dict[str, Any]:
     raised = _RAISED_FOR_KIND.get(kind) if rng.random() < 0.7 else None
     concern: dict[str, Any] = {"kind": kind, "raised_by": raised or rng.choice(VOCABULARY["raised_by"])}
     if rng.random() < 0.8:
-        concern["text"] = _CONCERN_TEXT[kind]
+        concern["text"] = rng.choice(_CONCERN_TEXT[kind])
     return concern
 
 
@@ -463,6 +481,8 @@ def _plan(rng: random.Random, ids: list[str], as_of: dt.date) -> dict[str, Any]:
     mitigations = []
     for _ in range(rng.choice((0, 1, 2, 2, 3, 4, 5))):
         owner = rng.choice(["person", *ids]) if rng.random() < 0.85 else None
+        if owner is not None and rng.random() < 0.05:  # someone the plan leans on who is not on the map
+            owner = rng.choice(("dad", "the-neighbour", "ward-staff"))
         text = rng.choice(_MITIGATIONS).format(who=owner if owner and owner != "person" else "a friend")
         mitigation: dict[str, Any] = {"text": text, **({"owner": owner} if owner else {})}
         if rng.random() < 0.2:
