@@ -27,7 +27,17 @@ from typing import Any
 
 import pytest
 
-__all__ = ["AXE_JS", "CHROMIUM", "CHROMIUM_ARGS", "WCAG_TAGS", "axe_violations", "chromium_page", "describe"]
+__all__ = [
+    "AXE_JS",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "WCAG_TAGS",
+    "axe_violations",
+    "chromium_browser",
+    "chromium_page",
+    "describe",
+    "new_page",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("RISKENGINE_CHROMIUM", "/usr/bin/chromium")
@@ -40,6 +50,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Pages side by side (a console and a projector) all run at full speed, none as a background tab.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
 ]
 # WCAG 2.2 A and AA (what the NHS service manual requires), plus axe's best-practice rules.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
@@ -95,3 +109,32 @@ def describe(violations: list[dict[str, Any]]) -> str:
         targets = [json.dumps(n["target"]) for n in v["nodes"][:3]]
         lines.append(f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(targets)}")
     return "\n".join(lines)
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """One headless Chromium for several pages with separate cookies (see :func:`new_page`)."""
+    from playwright.sync_api import sync_playwright
+
+    _need(Path(CHROMIUM), "Chromium", "apt-get install -y chromium (as .ci/run does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser: Any, *, width: int = 1280, height: int = 900, scale: float = 1.0,
+             context: Any = None, bypass_csp: bool = True) -> Any:  # fmt: skip
+    """A page in a new context (its own cookies: one person) that reaches only loopback, or in ``context``.
+
+    ``bypass_csp`` lets axe-core be injected into pages whose content security policy forbids
+    inline scripts (the live room's); pass False to see the page under its own policy.
+    """
+    if context is None:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, device_scale_factor=scale, bypass_csp=bypass_csp
+        )
+        context.route("**/*", _loopback_only)
+    return context.new_page()

@@ -14,11 +14,12 @@ How a run goes:
   that the rulesets it loaded are, id, version and SHA-256, the ones the client loaded. It
   does this once per worker (and again on a worker that replaces a lost one), not per task;
   a worker whose rulesets differ fails the run with a message saying which.
-* **Proposals go in chunks** (``chunk_size`` each) as tasks; at most ``in_flight`` chunks
+* **Proposals go in chunks** (``chunk_items`` each, 64 by default) as tasks; at most ``in_flight`` chunks
   per worker are submitted or waiting to be written at any time, so memory on the client
   does not grow with the corpus.
-* **Results come back in input order**: chunks complete in any order
-  (``distributed.as_completed``) and wait in a reorder buffer, bounded by the same limit,
+* **Results come back in input order**: chunks complete in any order, their results are
+  fetched in the background as they finish (``distributed.as_completed(with_results=True)``),
+  and wait in a reorder buffer, bounded by the same limit,
   until every earlier chunk has been written.
 * **A lost worker's chunks are retried**: Dask reruns the tasks of a worker that dies; a
   chunk whose task Dask gives up on (``KilledWorker``) or loses is submitted again under a
@@ -28,8 +29,10 @@ How a run goes:
 ``--dask local:N`` starts a :class:`distributed.LocalCluster` of N worker processes, one
 thread each, talking TCP on loopback: the same path as a real cluster, on one machine.
 
-May import: the door (``riskengine``) and its own modules; ``distributed`` only inside
-functions, so the command line starts without the extra installed.
+May import: the door (``riskengine``), the batch modules, and ``distributed`` (the commands
+import this module only for ``--dask``, so the command line starts without the extra).
+``install_engine`` writes the executor's per-process engine table, so that the executor's
+own ``run_chunk`` finds on a worker the engine the plugin loaded and verified.
 """
 
 from __future__ import annotations
