@@ -37,7 +37,7 @@ from riskengine.errors import (
     diagnostics_json,
     diagnostics_text,
 )
-from riskengine.files import write_file_atomically
+from riskengine.files import open_atomically, write_file_atomically
 from riskengine.read.inputs import read_input, read_proposal_input
 from riskengine.read.limits import PROPOSAL_LIMITS, RULESET_LIMITS, Limits, limits_for
 from riskengine.read.proposal_files import (
@@ -95,6 +95,7 @@ __all__ = [
     "load_proposal",
     "load_rulebook",
     "load_test_file",
+    "open_atomically",
     "parse_proposal",
     "proposal_from_data",
     "proposal_warnings",

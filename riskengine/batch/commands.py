@@ -1,4 +1,4 @@
-"""``riskengine batch`` and ``riskengine synth``: the batch capability's commands.
+"""``riskengine batch``, ``riskengine impact`` and ``riskengine synth``: the batch capability's commands.
 
 Nothing heavy is imported here: each handler imports what it needs when it runs.
 
@@ -8,9 +8,12 @@ Imports at module level: the standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = ["register"]
 
@@ -28,7 +31,7 @@ def _count(text: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``batch`` and ``synth``."""
+    """Add ``batch``, ``impact`` and ``synth``."""
     from riskengine import BACKENDS, DEFAULT_BACKEND
 
     batch = sub.add_parser(
@@ -49,7 +52,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     batch.add_argument(
         "--format", choices=("text", "json"), default="text", help="how input problems are reported"
     )
+    _dask_option(batch)
     batch.set_defaults(handler=_batch)
+    _register_impact(sub, BACKENDS, DEFAULT_BACKEND)
 
     synth = sub.add_parser("synth", help="write a synthetic corpus of valid proposals (no real person)")
     synth.add_argument("--count", type=_count, required=True, metavar="N")
@@ -66,7 +71,7 @@ def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import run_batch
     from .progress import progress_bar
 
-    with progress_bar(err, args.inputs) as progress:
+    with _executor(args.dask) as executor, progress_bar(err, args.inputs) as progress:
         try:
             summary = run_batch(
                 args.inputs,
@@ -76,6 +81,7 @@ def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 workers=args.workers,
                 resume=args.resume,
                 stdin=sys.stdin.buffer,
+                executor=executor,
                 progress=progress,
             )
         except KeyboardInterrupt:
@@ -84,6 +90,85 @@ def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_INTERRUPTED
     err.write(summary.line(args.output) + "\n")
     return EXIT_OK if summary.all_evaluated else EXIT_SOME_FAILED
+
+
+def _dask_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="run on a Dask cluster: a scheduler address (tcp://host:8786), or local:N to start "
+                        "N worker processes on this machine (needs the dask extra; --workers is then ignored)")  # fmt: skip
+
+
+def _register_impact(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], backends: Sequence[str], default: str
+) -> None:
+    impact = sub.add_parser(
+        "impact", help="which proposals a ruleset change (or a date) would evaluate differently, and how"
+    )
+    impact.add_argument("corpus", nargs="+", metavar="CORPUS",
+                        help="proposal files, directories of them, NDJSON files, or - for NDJSON on stdin")  # fmt: skip
+    impact.add_argument("--before", action="append", type=Path, metavar="DIR",
+                        help="a rulesets directory before the change (repeatable, in order; default: the shipped rulesets)")  # fmt: skip
+    impact.add_argument("--after", action="append", type=Path, metavar="DIR",
+                        help="a rulesets directory after the change (repeatable, in order)")  # fmt: skip
+    impact.add_argument("--as-of", type=_date, metavar="DATE",
+                        help="instead of --after: the knowledge each evaluation would mark as due for re-checking on DATE")  # fmt: skip
+    impact.add_argument(
+        "--json", type=Path, metavar="OUT", help="write the full report as JSON (every changed proposal)"
+    )
+    impact.add_argument(
+        "--markdown", type=Path, metavar="OUT", help="write the readable report to OUT instead of stdout"
+    )
+    impact.add_argument("--fail-on-change", action="store_true",
+                        help="exit 1 if any proposal's evaluation changes (for an overlay's CI)")  # fmt: skip
+    impact.add_argument("--backend", choices=backends, default=default)
+    impact.add_argument("--workers", type=_count, default=None, metavar="N",
+                        help="worker processes (default: every core; 0: in this process)")  # fmt: skip
+    _dask_option(impact)
+    impact.set_defaults(handler=_impact, format="text")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-11-22") from None
+
+
+@contextlib.contextmanager
+def _executor(address: str | None) -> Iterator[Any]:
+    """The Dask executor for ``--dask ADDRESS`` (closed afterwards), or None for the local pool."""
+    if address is None:
+        yield None
+        return
+    from .dask import DaskExecutor
+
+    with DaskExecutor(address) as executor:
+        yield executor
+
+
+def _impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .impact import run_impact
+
+    with _executor(args.dask) as executor:
+        try:
+            run, text = run_impact(
+                args.corpus,
+                before=args.before,
+                after=args.after,
+                as_of=args.as_of,
+                backend=args.backend,
+                workers=args.workers,
+                executor=executor,
+                json_out=args.json,
+                markdown_out=args.markdown,
+            )
+        except KeyboardInterrupt:
+            err.write("impact: interrupted; no report written\n")
+            return EXIT_INTERRUPTED
+    if args.markdown is None:
+        out.write(text)
+    err.write(run.line() + "\n")
+    return EXIT_SOME_FAILED if args.fail_on_change and run.changed else EXIT_OK
 
 
 def _synth(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
