@@ -82,6 +82,10 @@ def test_a_whole_decision_point(server: RoomServer, console: Console) -> None:
     assert "Ring [name] on [number] and ask her" in shown and "07700" not in shown
     console.act("happened")
     assert "What actually happened" in console.projector()
+    for option in "abcd":  # the engine's view of any option, alone
+        alone = console.act("debrief", plan=[option])
+        assert f"Option {option.upper()}" in alone["html"]
+        assert f"Option {option.upper()}" in console.projector()
     console.act("debrief", plan=["b", "happened"])
     debrief = console.projector()
     assert "What the principles ask" in debrief and "no right answer" in debrief

@@ -81,10 +81,13 @@ class RoomApp:
     debrief_task: asyncio.Task[None] | None = None
 
     def changed(self, *, public: bool) -> None:
-        """Tell the streams: the facilitator's and projector's always, participants' if public."""
+        """Tell the streams: the facilitator's and projector's always, participants' if public.
+
+        The phones hear 50 ms later, so the projector and the console (two streams)
+        are rendered and sent before two hundred phones are."""
         self.staff.notify()
         if public:
-            self.everyone.notify()
+            asyncio.get_running_loop().call_later(0.05, self.everyone.notify)
 
 
 def create_app(
@@ -420,7 +423,7 @@ async def _switch(state: RoomApp, request: Request) -> Response:
 async def _moderate(state: RoomApp, request: Request) -> Response:
     form = await _console_form(state, request)
     state.room.moderate(_one(form, "text"), _one(form, "decision"))
-    state.changed(public=False)
+    state.changed(public=True)  # after the reveal the phones list the approved answers too
     return _answer(request, _console_fragment(state), "/console")
 
 
@@ -438,7 +441,7 @@ async def _offline(state: RoomApp, request: Request) -> Response:
             counts[name.removeprefix("count-")] = int(text)
     round_ = _one(form, "round", "1")
     state.room.set_offline(dp.id, int(round_) if round_ in ("1", "2") else 0, counts)
-    state.changed(public=False)
+    state.changed(public=True)
     return _answer(request, _console_fragment(state), "/console")
 
 
@@ -520,14 +523,15 @@ def _stream(state: RoomApp, client: str, render: Callable[[], Fragment], hub: Hu
         try:
             while True:
                 changed = hub.current()
+                seen = state.room.public_version
                 fragment = render()
                 if fragment.key != last:
                     last = fragment.key
-                    yield {"event": "view", "data": json.dumps(fragment.to_json())}
+                    yield {"event": "view", "data": fragment.data}
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), 30)
-                if settle:
-                    await asyncio.sleep(settle)  # let a burst of votes land: one render for many
+                if settle and state.room.public_version == seen:
+                    await asyncio.sleep(settle)  # votes: let a burst land, one render for many
         finally:
             state.streams[client] -= 1
             if state.streams[client] <= 0:
