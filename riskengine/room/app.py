@@ -558,8 +558,9 @@ async def _compute_debriefs(state: RoomApp) -> None:
 
 
 async def _purge_when_expired(state: RoomApp) -> None:
+    every = min(30.0, state.config.purge_after_hours * 3600 / 4)
     while True:
-        await asyncio.sleep(30)
+        await asyncio.sleep(every)
         if not state.room.purged and state.room.expired():
             state.room.purge()
             state.views.frozen = None
