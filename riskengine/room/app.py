@@ -352,7 +352,7 @@ async def _projector_page(state: RoomApp, request: Request) -> Response:
 
 async def _projector_live(state: RoomApp, request: Request) -> Response:
     _viewer(state, request)
-    return _stream(state, "projector", state.views.projector, state.staff, 0.02, limit=8)
+    return _stream(state, "projector", state.views.projector, state.staff, 0.05, limit=8)
 
 
 async def _projector_poll(state: RoomApp, request: Request) -> Response:
@@ -385,7 +385,7 @@ async def _console_page(state: RoomApp, request: Request) -> Response:
 
 async def _console_live(state: RoomApp, request: Request) -> Response:
     _console(state, request)
-    return _stream(state, "console", lambda: _console_fragment(state), state.staff, 0.05, limit=8)
+    return _stream(state, "console", lambda: _console_fragment(state), state.staff, 0.25, limit=8)
 
 
 async def _console_poll(state: RoomApp, request: Request) -> Response:
