@@ -6,13 +6,21 @@ in at most 50 ms (median). Run from the repository root:
 
     .venv/bin/python benchmarks/bench_safety_net.py [--rulesets DIR_OR_FILE ...]
 
-It prints medians in milliseconds and exits 1 if a target is missed.
+Every figure is wall time with the garbage collector on, as a real run has it. "Whole
+evaluation" is ``Engine.evaluate`` on a proposal already read; the 500-member target is
+measured on the **full pipeline**: the proposal's JSON text parsed, validated, evaluated and
+written as JSON (each run on a text not seen before, with the parse cache off), with
+``Engine.evaluate`` alone printed beside it. It prints medians in milliseconds and exits 1 if
+a target is missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import itertools
+import json
+import os
 import random
 import statistics
 import sys
@@ -26,7 +34,8 @@ from riskengine.analysis.safety_net import analyse
 from riskengine.documents.proposal import Proposal
 from riskengine.engine import Engine, default_rulesets_dir
 from riskengine.errors import RiskEngineError
-from riskengine.read.proposal_files import proposal_from_data
+from riskengine.read.cache import ENV
+from riskengine.read.proposal_files import parse_proposal, proposal_from_data
 from riskengine.run.facts import build_facts, with_safety_net
 from riskengine.run.two_phase import need_requests
 
@@ -38,6 +47,11 @@ STEADY = ("consistent", "on_and_off", "new", "strained")
 
 def proposal(size: int, seed: int = 3) -> Proposal:
     """A full proposal with a ``size``-member network, links and owned mitigations."""
+    return proposal_from_data(proposal_data(size, seed))
+
+
+def proposal_data(size: int, seed: int = 3) -> dict[str, Any]:
+    """The data of :func:`proposal`."""
     rnd = random.Random(seed)
     network = [
         {"id": f"m{i:03d}", "kind": rnd.choice(KINDS), "closeness": rnd.randint(1, 5), "contact": rnd.choice(CONTACT),
@@ -58,23 +72,30 @@ def proposal(size: int, seed: int = 3) -> Proposal:
         "plan": {"mitigations": [{"text": "m002 comes with me to the GP", "owner": "m002"},
                                  {"text": "ring the duty line", "owner": "duty-team"}]},
     }  # fmt: skip
-    return proposal_from_data(data)
+    return data
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
-    """Median wall time in ms, with the garbage collector paused while timing (as ``timeit`` does)."""
+    """Median wall time in ms, with the garbage collector on (a real run has it on)."""
     fn()  # warm up
     times = []
     gc.collect()
-    gc.disable()
-    try:
-        for _ in range(runs):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    finally:
-        gc.enable()
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
+
+
+def full_pipeline(engine: Engine, data: dict[str, Any]) -> Callable[[], object]:
+    """JSON text -> parse -> validate -> evaluate -> JSON, on a new text every run."""
+    copies = itertools.count()
+
+    def run() -> object:
+        text = json.dumps({**data, "id": f"{data['id']}-{next(copies)}"})
+        return engine.evaluate(parse_proposal(text, "bench.json")).to_json()
+
+    return run
 
 
 def safety_net_cost(engine: Engine, p: Proposal) -> Callable[[], object]:
@@ -110,8 +131,9 @@ def main() -> int:
     parser.add_argument("--rulesets", action="append", type=Path, default=None)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
+    os.environ[ENV] = ""  # no parse cache: the full pipeline reads every text afresh
     ok = True
-    small, large = proposal(30), proposal(500)
+    small, large, large_data = proposal(30), proposal(500), proposal_data(500)
     for backend in ("reference", "durable"):
         engine, where = load(args.rulesets or [default_rulesets_dir()], backend)
         print(f"{backend} backend, rulesets: {where} ({len(engine.book.rules)} rules, "
@@ -121,11 +143,13 @@ def main() -> int:
         analysis = median_ms(partial(analyse, small, requests), args.runs)
         added = median_ms(safety_net_cost(engine, small), args.runs)
         whole30 = median_ms(partial(engine.evaluate, small), args.runs)
-        whole500 = median_ms(partial(engine.evaluate, large), max(20, args.runs // 5))
+        evaluate500 = median_ms(partial(engine.evaluate, large), max(20, args.runs // 5))
+        whole500 = median_ms(full_pipeline(engine, large_data), max(20, args.runs // 5))
         print(f"  30 members: safety-net analysis alone {analysis:.3f} ms median (target <= 0.5)")
         print(f"  30 members: analysis + phase-2 facts + phase-2 rules {added:.3f} ms median")
-        print(f"  30 members: whole evaluation {whole30:.3f} ms median")
-        print(f"  500 members: whole evaluation {whole500:.3f} ms median (target <= 50)")
+        print(f"  30 members: whole evaluation (Engine.evaluate) {whole30:.3f} ms median")
+        print(f"  500 members: Engine.evaluate on the proposal already read {evaluate500:.3f} ms median")
+        print(f"  500 members: full pipeline, JSON text to JSON {whole500:.3f} ms median (target <= 50)")
         ok = ok and analysis <= 0.5 and whole500 <= 50
     print("targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1

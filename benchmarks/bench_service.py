@@ -190,6 +190,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backend", choices=("durable", "reference", "compiled"), default="durable")
     parser.add_argument("--decision-log", action="store_true", help="log every decision (fsync each commit)")
     parser.add_argument(
         "--soak", type=int, default=None, help="requests in the memory soak (default 100,000)"
@@ -198,13 +199,14 @@ def main() -> int:
     only = set(args.only or ("rest", "cds", "soak", "batch"))
     n = args.requests or (5_000 if args.quick else 20_000)
     with tempfile.TemporaryDirectory() as tmp:
-        config: dict[str, Any] = {"workers": args.workers, "access_log": False, "report_ttl_seconds": 60}
+        config: dict[str, Any] = {"workers": args.workers, "access_log": False, "report_ttl_seconds": 60,
+                                  "backend": args.backend}  # fmt: skip
         if args.decision_log:
             config["decision_log"] = {"path": f"{tmp}/decisions.jsonl"}
         server = Server(Path(tmp), config).start()
         try:
             results: dict[str, Any] = {"workers": args.workers, "connections": args.connections,
-                                       "decision_log": args.decision_log}  # fmt: skip
+                                       "decision_log": args.decision_log, "backend": args.backend}  # fmt: skip
             results["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
             if "rest" in only:
                 results["in_process"] = _note("in_process", in_process())

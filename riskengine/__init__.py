@@ -19,6 +19,7 @@ command line and the optional capabilities (``training``, ``room``, ``service``,
 from riskengine.documents.evaluation import BriefItem, Evaluation
 from riskengine.documents.proposal import Proposal
 from riskengine.documents.ruleset import Ruleset, RuleTestFile
+from riskengine.documents.schemas import json_schema
 from riskengine.engine import DEFAULT_BACKEND, Engine, default_rulesets_dir
 from riskengine.errors import (
     EXIT_INTERNAL,
@@ -37,6 +38,8 @@ from riskengine.errors import (
     diagnostics_text,
 )
 from riskengine.files import write_file_atomically
+from riskengine.read.inputs import read_input, read_proposal_input
+from riskengine.read.limits import PROPOSAL_LIMITS, RULESET_LIMITS, Limits, limits_for
 from riskengine.read.proposal_files import (
     load_proposal,
     parse_proposal,
@@ -60,6 +63,8 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TEST_FAILURES",
+    "PROPOSAL_LIMITS",
+    "RULESET_LIMITS",
     "BackendError",
     "BriefItem",
     "CatalogueEntry",
@@ -69,6 +74,7 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "InputError",
+    "Limits",
     "Location",
     "Proposal",
     "RiskEngineError",
@@ -83,7 +89,9 @@ __all__ = [
     "diagnostics_json",
     "diagnostics_text",
     "evaluation_text",
+    "json_schema",
     "knowledge_catalogue",
+    "limits_for",
     "load_proposal",
     "load_rulebook",
     "load_test_file",
@@ -91,7 +99,9 @@ __all__ = [
     "proposal_from_data",
     "proposal_warnings",
     "read_document",
+    "read_input",
     "read_proposal",
+    "read_proposal_input",
     "render_person",
     "render_text",
     "rule_tests_json",

@@ -1,8 +1,11 @@
 """The ``riskengine`` command line. The one place that turns errors into exit codes.
 
 Exit codes: 0 ok, 1 test failures, 2 invalid input or rulesets, 3 internal error.
-Errors go to stderr as ``path:line:col: error[code] field: message`` (or JSON with
-``--format json``), never as a traceback.
+Errors and warnings go to stderr, never as a traceback: as text lines,
+``path:line:col: error[code] field: message``, or as a JSON array when ``--format json`` is
+given, or when a command whose output is JSON by default (``evaluate``) writes to a stderr
+that is not a terminal (a program is reading it). A proposal argument of ``-`` is read from
+standard input, once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from riskengine import (
     BACKENDS,
@@ -36,13 +39,14 @@ from riskengine import (
     __version__,
     diagnostics_json,
     diagnostics_text,
+    json_schema,
     knowledge_catalogue,
-    load_proposal,
     load_rulebook,
     load_test_file,
+    proposal_from_data,
     proposal_warnings,
-    read_document,
-    read_proposal,
+    read_input,
+    read_proposal_input,
     render_person,
     render_text,
     rule_tests_json,
@@ -50,6 +54,8 @@ from riskengine import (
     run_rule_tests,
     write_file_atomically,
 )
+from riskengine.read.limits import limits_for
+from riskengine.read.source import kind_of
 
 __all__ = ["main"]
 
@@ -61,13 +67,14 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "riskengine.fhir.commands",
     "riskengine.training.commands",
     "riskengine.service.commands",
+    "riskengine.batch.commands",
     "riskengine.room.commands",
 )
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
-    "proposal": lambda: Proposal.model_json_schema(by_alias=True),
-    "evaluation": lambda: Evaluation.model_json_schema(by_alias=True),
-    "ruleset": lambda: Ruleset.model_json_schema(by_alias=True),
-    "rule-test": lambda: RuleTestFile.model_json_schema(by_alias=True),
+    "proposal": lambda: json_schema(Proposal, "proposal"),
+    "evaluation": lambda: json_schema(Evaluation, "evaluation"),
+    "ruleset": lambda: json_schema(Ruleset, "ruleset"),
+    "rule-test": lambda: json_schema(RuleTestFile, "rule-test"),
     "scenario": lambda: importlib.import_module("riskengine.training.commands").scenario_schema(),
 }
 
@@ -81,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a proposal and print the evaluation")
-    evaluate.add_argument("file", type=Path, help="proposal file (YAML or JSON)")
+    evaluate.add_argument("file", type=Path, help="proposal file (YAML or JSON); - reads standard input")
     _common(evaluate, formats=("json", "text", "person"), default="json")
     evaluate.add_argument(
         "--full", action="store_true",
@@ -90,7 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     _rulesets(evaluate)
 
     validate = sub.add_parser("validate", help="check rulesets, rule tests and proposals")
-    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="files or folders; - reads a proposal from standard input",
+    )
     _common(validate, formats=("text", "json"), default="text")
 
     test = sub.add_parser("test", help="run the rule tests beside rulesets")
@@ -99,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     _rulesets(test)
 
     ecomap = sub.add_parser("ecomap", help="draw the person's safety net as an SVG eco-map")
-    ecomap.add_argument("file", type=Path, help="proposal file (YAML or JSON)")
+    ecomap.add_argument("file", type=Path, help="proposal file (YAML or JSON); - reads standard input")
     ecomap.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.svg")
     _rulesets(ecomap)
 
@@ -121,7 +134,55 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("name", choices=sorted(SCHEMAS))
     for module in CAPABILITY_COMMANDS:
         importlib.import_module(module).register(sub)
+    _mark_format_defaults(parser)
     return parser
+
+
+class _Default(str):
+    """A ``--format`` value that was not given on the command line, but is the command's default."""
+
+    __slots__ = ()
+
+
+def _mark_format_defaults(parser: argparse.ArgumentParser) -> None:
+    """Mark every command's ``--format`` default, so :func:`diagnostics_format` knows what was asked for."""
+    for action in parser._actions:
+        if action.dest == "format" and isinstance(action.default, str):
+            action.default = _Default(action.default)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _mark_format_defaults(child)
+
+
+def diagnostics_format(args: argparse.Namespace, err: TextIO) -> str:
+    """``json`` or ``text``: how errors and warnings go to stderr for this command.
+
+    JSON when ``--format json`` is given; text for any other format; for a command whose output
+    is JSON by default, text on a terminal (a person is reading) and JSON otherwise (a program is).
+    """
+    fmt = getattr(args, "format", "text")
+    if fmt != "json":
+        return "text"
+    if isinstance(fmt, _Default):
+        return "text" if _is_terminal(err) else "json"
+    return "json"
+
+
+def _is_stdin(path: Path) -> bool:
+    return str(path) == "-"
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed, or not a real stream
+        return False
+
+
+def _write_diagnostics(args: argparse.Namespace, err: TextIO, diagnostics: Sequence[Diagnostic]) -> None:
+    if diagnostics:
+        as_json = diagnostics_format(args, err) == "json"
+        err.write((diagnostics_json(diagnostics) if as_json else diagnostics_text(diagnostics)) + "\n")
 
 
 def _common(parser: argparse.ArgumentParser, *, formats: tuple[str, ...], default: str) -> None:
@@ -145,19 +206,21 @@ def _date(text: str) -> dt.date:
 
 
 def main(
-    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: BinaryIO | None = None,
 ) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code. ``stdin`` is where ``-`` reads from."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
-    fmt = getattr(args, "format", "text")
+    args.stdin = stdin if stdin is not None else sys.stdin.buffer
     try:
         handler: Handler = getattr(args, "handler", None) or COMMANDS[args.command]
         return handler(args, out, err)
     except RiskEngineError as exc:
-        err.write(
-            (diagnostics_json(exc.diagnostics) if fmt == "json" else diagnostics_text(exc.diagnostics)) + "\n"
-        )
+        _write_diagnostics(args, err, exc.diagnostics)
         return exc.exit_code
     except Exception as exc:
         if os.environ.get("RISKENGINE_DEBUG"):
@@ -168,10 +231,9 @@ def main(
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    proposal, warnings = read_proposal(args.file)
+    proposal, warnings = read_proposal_input(args.file, args.stdin)
     engine = Engine.from_paths(args.rulesets, backend=args.backend)
-    for warning in warnings:
-        err.write(warning.render() + "\n")
+    _write_diagnostics(args, err, warnings)
     evaluation = engine.evaluate(proposal)
     if args.format == "json":
         out.write(evaluation.to_json() + "\n")
@@ -187,7 +249,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     counts = {"rulesets": 0, "rules": 0, "rule test files": 0, "proposals": 0}
     ruleset_files: list[Path] = []
     for path in _input_files(args.paths, problems):
-        problems += _validate_file(path, counts, ruleset_files)
+        problems += _validate_file(path, counts, ruleset_files, args.stdin)
     if ruleset_files:
         try:
             book = load_rulebook(ruleset_files)
@@ -196,10 +258,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             Engine.from_book(book)  # what loads must also compile on the default backend
         except RiskEngineError as exc:
             problems += exc.diagnostics
-    if problems:
-        err.write(
-            (diagnostics_json(problems) if args.format == "json" else diagnostics_text(problems)) + "\n"
-        )
+    _write_diagnostics(args, err, problems)
     if any(p.severity is Severity.ERROR for p in problems):
         return EXIT_INVALID
     out.write("ok: " + (", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to check") + "\n")
@@ -208,8 +267,10 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _input_files(paths: Sequence[Path], problems: list[Diagnostic]) -> list[Path]:
     files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
+    for path in dict.fromkeys(paths):  # each once: standard input can be read only once
+        if _is_stdin(path):
+            files.append(path)
+        elif path.is_dir():
             files += sorted(
                 p for p in path.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml", ".json"}
             )
@@ -220,7 +281,9 @@ def _input_files(paths: Sequence[Path], problems: list[Diagnostic]) -> list[Path
     return files
 
 
-def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]) -> list[Diagnostic]:
+def _validate_file(
+    path: Path, counts: dict[str, int], ruleset_files: list[Path], stdin: BinaryIO
+) -> list[Diagnostic]:
     """Check one file by what it is: a rule test file, a ruleset (loaded later, together) or a proposal."""
     try:
         if path.name.endswith((".test.yaml", ".test.yml")):
@@ -233,11 +296,17 @@ def _validate_file(path: Path, counts: dict[str, int], ruleset_files: list[Path]
             importlib.import_module("riskengine.training").load_scenario(path)
             counts["scenarios"] = counts.get("scenarios", 0) + 1
             return []
-        document = read_document(path)
-        if isinstance(document.data, dict) and {"rules", "sources"} & document.data.keys():
+        document = read_input(
+            path, stdin, limits_for("proposal" if _is_stdin(path) else kind_of(path))
+        )  # a proposal is held to a proposal's limits
+        if (
+            not _is_stdin(path)
+            and isinstance(document.data, dict)
+            and {"rules", "sources"} & document.data.keys()
+        ):
             ruleset_files.append(path)
             return []
-        proposal = load_proposal(path)
+        proposal = proposal_from_data(document.data, document.source)
         counts["proposals"] += 1
         return proposal_warnings(proposal, document.source)
     except RiskEngineError as exc:
@@ -254,8 +323,9 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _ecomap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from riskengine.report.ecomap import render_ecomap  # the one internal: drawing stays out of the door
 
-    proposal = load_proposal(args.file)
+    proposal, warnings = read_proposal_input(args.file, args.stdin)
     evaluation = Engine.from_paths(args.rulesets, backend=args.backend).evaluate(proposal)
+    _write_diagnostics(args, err, warnings)
     write_file_atomically(args.output, render_ecomap(proposal, evaluation))
     out.write(f"wrote {args.output}\n")
     return EXIT_OK

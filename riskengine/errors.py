@@ -31,6 +31,7 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TEST_FAILURES",
+    "QUOTED_CHARS",
     "BackendError",
     "Diagnostic",
     "EvaluationError",
@@ -44,6 +45,7 @@ __all__ = [
     "diagnostics_json",
     "diagnostics_text",
     "did_you_mean",
+    "quoted",
 ]
 
 EXIT_OK = 0
@@ -147,9 +149,25 @@ class BackendError(EvaluationError):
     """The rule backend failed or broke one of its invariants."""
 
 
+QUOTED_CHARS = 80  # the most of a value a message repeats
+
+
+def quoted(value: object) -> str:
+    """``value`` for a message, in single quotes, cut to at most 80 characters of it.
+
+    Free text (a person's words) is never quoted at all: say which field and how long it is.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > QUOTED_CHARS:
+        text = f"{text[: QUOTED_CHARS - 1]}… ({len(text):,} characters)"
+    return f"'{text}'"
+
+
 def closest(value: object, choices: Sequence[str]) -> str:
     """The hint ``"did you mean 'x'?"`` for the closest choice, or ``""`` (for ``Diagnostic.hint``)."""
-    if not isinstance(value, str):
+    if (
+        not isinstance(value, str) or len(value) > 200
+    ):  # nothing that long is a near miss (and difflib is quadratic)
         return ""
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""

@@ -42,6 +42,19 @@ CASES: dict[str, Callable[[], str]] = {
     ),
     "10,000-deep nesting": lambda: HEAD.replace("rules:\n", "rules: " + "[" * 10_000 + "]" * 10_000 + "\n"),
     "random bytes": lambda: bytes(range(256)).decode("latin-1") * 40,
+    # Issue 10 item 1: the readers' own limits, before anything is built.
+    "billion laughs": lambda: (
+        HEAD.replace("rules:\n", "x0: &x0 [lol]\n")
+        + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]\n" for i in range(1, 10))
+    ),
+    "100,000-deep nesting": lambda: HEAD.replace(
+        "rules:\n", "rules: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    ),
+    "a NUL byte": lambda: HEAD + _rule("      - proposal.goal: {mentions: a\x00b}\n"),
+    "17 MiB": lambda: HEAD + "# padding\n" * (17 * 1024 * 1024 // 10),
+    "20,000 rules": lambda: (
+        HEAD + "".join(_rule("      - proposal.concerns_count: {at_least: 1}\n") for _ in range(20_000))
+    ),
 }
 
 

@@ -8,9 +8,20 @@ about, never an error; unknown fields and values outside a vocabulary are errors
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from riskengine.documents.vocab import (
     NETWORK_KINDS,
@@ -50,14 +61,54 @@ __all__ = [
     "Timing",
 ]
 
-Date = Annotated[dt.date, Field(strict=False)]
+# The JSON Schema (``riskengine schema proposal``) and these types accept exactly the same
+# documents (tests/test_schema_agreement.py), so each type below reads values as JSON Schema does.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _iso_date(value: Any) -> Any:
+    """A date (from YAML) or text of the form 2026-11-22, as JSON Schema's ``format: date`` has it:
+    never a number, a date-time or another spelling."""
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date_from_datetime_inexact", "should be a date, without a time")
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value  # an impossible date such as 2026-02-30 still fails below
+    raise PydanticCustomError("date_type", "should be a date like 2026-11-22")
+
+
+def _whole(value: Any) -> Any:
+    """A number with nothing after the point (JSON's ``5.0``) is the whole number it names, as JSON
+    Schema's ``integer`` reads it; ``true`` and ``false`` are never numbers."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "should be a whole number")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Date = Annotated[dt.date, Field(strict=False), BeforeValidator(_iso_date)]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=4000)]
-Tag = Annotated[str, Strict(), Field(min_length=1, max_length=200)]
+_TAG_MAX = 200
+Tag = Annotated[str, Strict(), Field(min_length=1, max_length=_TAG_MAX)]
 Ref = Annotated[str, Strict(), Field(min_length=1, max_length=120, pattern=r"^\S(.*\S)?$")]
 Bool = Annotated[bool, Strict()]
 # Whole numbers fit in 64 bits: what every backend (and JSON consumers) can take.
 INT64_MAX = 2**63 - 1
-Count = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX)]
+Count = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX), BeforeValidator(_whole)]
+_OPEN_KIND: dict[str, Any] = {
+    "anyOf": [{"enum": list(NETWORK_KINDS)}, {"type": "string", "minLength": 1, "maxLength": _TAG_MAX}],
+    "description": "a kind from the vocabulary, or any other (read as 'other', kept as kind_label)",
+}
+
+
+def _text_or(schema: dict[str, Any]) -> None:
+    """A list whose items may also be bare text (the item's ``text``)."""
+    schema["items"] = {"anyOf": [schema["items"], {"type": "string", "minLength": 1, "maxLength": 4000}]}
+
+
+def _distinct_pair(schema: dict[str, Any]) -> None:
+    """A link joins two different members."""
+    schema["items"]["uniqueItems"] = True
 
 
 class _Model(BaseModel):
@@ -128,10 +179,11 @@ class Member(_Model):
     """Someone in the person's network (the Connecting People map)."""
 
     id: Ref
-    kind: NetworkKind
+    # The vocabulary, or any other tag (read as 'other', the original kept in kind_label).
+    kind: Annotated[NetworkKind, WithJsonSchema(_OPEN_KIND)]
     kind_label: Tag | None = None
     legal_roles: tuple[LegalRole, ...] = ()
-    closeness: Annotated[int, Strict(), Field(ge=1, le=5)] | None = None
+    closeness: Annotated[int, Strict(), Field(ge=1, le=5), BeforeValidator(_whole)] | None = None
     contact: Contact | None = None
     known_for_months: Count | None = None
     steadiness: Steadiness | None = None
@@ -145,7 +197,7 @@ class Member(_Model):
         """Map a kind outside the vocabulary to ``other``, keeping it as ``kind_label``."""
         if isinstance(data, dict):
             kind = data.get("kind")
-            if isinstance(kind, str) and kind not in NETWORK_KINDS:
+            if isinstance(kind, str) and kind not in NETWORK_KINDS and 1 <= len(kind) <= _TAG_MAX:
                 return {**data, "kind": "other", "kind_label": data.get("kind_label", kind)}
         return data
 
@@ -175,6 +227,13 @@ class Timing(_Model):
 
 class ProposalDetails(_Model):
     """What the person wants to do."""
+
+    model_config = ConfigDict(
+        json_schema_extra={  # activity 'other' says what kind of thing it is
+            "if": {"properties": {"activity": {"const": "other"}}, "required": ["activity"]},
+            "then": {"properties": {"categories": {"minItems": 1}}, "required": ["categories"]},
+        }
+    )
 
     title: Text | None = None
     activity: Activity
@@ -226,7 +285,7 @@ class DecisionProcess(_Model):
     participants: tuple[Ref, ...] = ()
     person_view_recorded: Bool | None = None
     information_shared: tuple[InformationShared, ...] = ()
-    disagreements: tuple[Disagreement, ...] = ()
+    disagreements: tuple[Disagreement, ...] = Field(default=(), json_schema_extra=_text_or)
     sure: SureTest | None = None
 
 
@@ -251,7 +310,12 @@ class Attempt(_Model):
     """An earlier, similar decision and what happened (learning from experience)."""
 
     what: Text
-    when: Annotated[int, Strict(), Field(ge=-INT64_MAX - 1, le=INT64_MAX)] | Date | Tag | None = None
+    when: (
+        Annotated[int, Strict(), Field(ge=-INT64_MAX - 1, le=INT64_MAX), BeforeValidator(_whole)]
+        | Date
+        | Tag
+        | None
+    ) = None
     outcome: Tag | None = None
     learning: Text | None = None
 
@@ -259,13 +323,13 @@ class Attempt(_Model):
 class Proposal(_Model):
     """One decision a person is thinking about, the people around them, and the process."""
 
-    schema_version: Literal[1]
+    schema_version: Annotated[Literal[1], BeforeValidator(_whole)]
     id: Ref
     jurisdiction: Jurisdiction
     as_of: Date
     person: Person = Person()
     network: tuple[Member, ...] = ()
-    links: tuple[tuple[Ref, Ref], ...] = ()
+    links: tuple[tuple[Ref, Ref], ...] = Field(default=(), json_schema_extra=_distinct_pair)
     proposal: ProposalDetails
     decision_process: DecisionProcess = DecisionProcess()
     plan: Plan = Plan()

@@ -258,6 +258,22 @@ class Ruleset(_Model):
     applies_when: tuple[dict[str, Any], ...] = ()
     rules: tuple[Rule, ...] = ()
     disable: tuple[Disable, ...] = ()
+    # The overlay's name as the evaluation's provenance shows it (an organisation, say); never
+    # a path. 'shipped' is earned by content (a ruleset byte-identical to a shipped one), not declared.
+    origin: (
+        Annotated[
+            Id, Field(description="who this ruleset comes from, shown as provenance origin; not 'shipped'")
+        ]
+        | None
+    ) = None
+
+    @field_validator("origin")
+    @classmethod
+    def _not_shipped(cls, value: str | None) -> str | None:
+        if value in ("shipped", "overlay"):
+            msg = f"'{value}' is given by riskengine, not declared: name your organisation or overlay"
+            raise ValueError(msg)
+        return value
 
     @field_validator("sources", mode="before")
     @classmethod

@@ -42,14 +42,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     resources.set_defaults(handler=_resources)
 
     bundle = commands.add_parser("bundle", help="print the FHIR Bundle a proposal file maps from")
-    bundle.add_argument("file", type=Path, help="proposal file (YAML or JSON)")
+    bundle.add_argument("file", type=Path, help="proposal file (YAML or JSON); - reads standard input")
     bundle.add_argument("--format", choices=("json",), default="json")
     bundle.set_defaults(handler=_bundle)
 
 
 def _input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "file", type=Path, help="a FHIR Bundle (JSON), or with --prefetch a CDS Hooks request"
+        "file",
+        type=Path,
+        help="a FHIR Bundle (JSON), or with --prefetch a CDS Hooks request; - reads standard input",
     )
     parser.add_argument(
         "--prefetch", action="store_true",
@@ -81,7 +83,7 @@ def _mapping(args: argparse.Namespace, err: TextIO) -> Any:
     import riskengine
 
     fhir = _fhir()
-    data = riskengine.read_document(args.file).data
+    data = riskengine.read_input(args.file, getattr(args, "stdin", None)).data
     options = {"jurisdiction": args.jurisdiction, "as_of": args.as_of, "source": str(args.file)}
     if args.prefetch:
         if isinstance(data, dict) and "hook" in data and "prefetch" in data:
@@ -120,7 +122,7 @@ def _resources(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import riskengine
 
-    proposal, warnings = riskengine.read_proposal(args.file)
+    proposal, warnings = riskengine.read_proposal_input(args.file, getattr(args, "stdin", None))
     for warning in warnings:
         err.write(warning.render() + "\n")
     out.write(json.dumps(_fhir().bundle_for(proposal), indent=2, ensure_ascii=False) + "\n")

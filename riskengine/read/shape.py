@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from riskengine.errors import Diagnostic, closest
+from riskengine.errors import QUOTED_CHARS, Diagnostic, closest, quoted
 from riskengine.read.source import SourceMap, YamlPath, dotted
 
 __all__ = ["validate_model"]
@@ -73,7 +73,7 @@ def _one(
     kind = first["type"]
     if kind == "extra_forbidden":
         known = _fields_of(model, path[:-1])
-        message = f"unknown field '{path[-1]}'"
+        message = f"unknown field {quoted(path[-1])}"
         where = source.locate(path, key=True)
         return Diagnostic(where, "unknown-field", dotted(path), message, hint=closest(path[-1], known))
     if kind == "missing":
@@ -85,7 +85,7 @@ def _one(
         hint = closest(value, choices)
         if not hint and 1 < len(choices) <= _LISTED:  # nothing close: a short list says what would do
             hint = f"choose one of: {', '.join(choices)}"
-        message = f"'{value}' is not in the vocabulary"
+        message = f"{quoted(value)} is not in the vocabulary"
         return Diagnostic(source.locate(path), "unknown-value", dotted(path), message, hint=hint)
     message = "; or ".join(dict.fromkeys(_message(e) for e in errors))
     return Diagnostic(source.locate(path), "invalid-value", dotted(path), message)
@@ -118,8 +118,11 @@ _PLAIN = {
 
 def _message(error: dict[str, Any]) -> str:
     value = error.get("input")
-    shown = repr(value) if isinstance(value, str | int | float | bool) else _kind(value)
     kind, ctx = error["type"], error.get("ctx", {})
+    if isinstance(value, str) and (kind == "string_too_long" or len(value) > QUOTED_CHARS):
+        shown = f"text of {len(value):,} characters"  # never a person's words at length
+    else:
+        shown = repr(value) if isinstance(value, str | int | float | bool) else _kind(value)
     if kind in _PLAIN:
         text = _PLAIN[kind]
     elif kind == "string_pattern_mismatch":

@@ -75,6 +75,8 @@ class _Static:
     set_aside: bool  # the prompt is set aside for everyday activities
     topic: str | None  # the point the rule makes, shared with rules that make the same one
     ruleset_id: str
+    applies: bool  # its ``then`` adds something besides a prompt (see _apply)
+    says_because: bool  # what it adds quotes its filled-in ``because`` text
 
 
 class RuleOutputs:
@@ -118,6 +120,15 @@ def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
         rule.then.prompt is not None and rule.then.prompt.everyday == "set_aside",
         rule.topic,
         loaded.ruleset.model.id,
+        _applies(rule.then),
+        bool(rule.then.supports or rule.then.gap or rule.then.tension or rule.then.knowledge),
+    )
+
+
+def _applies(then: Then) -> bool:
+    """Whether :func:`_apply` has anything to add for a rule with this ``then``."""
+    return bool(
+        then.supports or then.gap or then.tension or then.mitigation or then.knowledge or then.benefit
     )
 
 
@@ -172,13 +183,16 @@ def assemble(
         [(lyl.everyday, lyl.note) for i, _ in firings if (lyl := outputs.rules[i].then.living_your_life)]
     )
     behind = _said_once(outputs, firings, f"packs.{proposal.proposal.activity}", living.everyday)
+    rules, trace, everyday = outputs.rules, acc.trace, living.everyday
     for rule_index, item_id in firings:
-        static = outputs.rules[rule_index]
+        static = rules[rule_index]
         item = facts.find(item_id) if item_id else None
-        acc.trace.append(_trace(static, case, item))
+        trace.append(_trace(static, case, item))
         if rule_index in behind:
             continue  # its point is made by the best-placed rule of its topic
-        _apply(acc, static, static.because.fill(case, item), proposal, living.everyday)
+        if static.applies:  # most rules only ask: nothing to add, no text to fill
+            because = static.because.fill(case, item) if static.says_because else ""
+            _apply(acc, static, because, proposal, everyday)
         if static.prompt is not None:
             _prompt(acc, static, static.prompt, case)
     _stand_behind(acc, outputs, behind)
@@ -236,13 +250,17 @@ def _trace(
     static: _Static, case: dict[str, Any], item: dict[str, Any] | None
 ) -> tuple[tuple[str, str], TraceEntry]:
     """The trace entry of one firing, with its sort key (item ids are canonical)."""
-    fact = item or {}
+    fact = item or _NO_ITEM
     matched = {}
     for name, is_case, key in static.used:
         value = (case if is_case else fact).get(key)
-        matched[name] = "not recorded" if value is None else value
+        matched[name] = _NOT_RECORDED if value is None else value
     entry = TraceEntry.build(rule=static.rule_id, ruleset=static.ruleset, because=matched)
     return (static.rule_id, item["id"] if item else ""), entry
+
+
+_NO_ITEM: dict[str, Any] = {}
+_NOT_RECORDED = "not recorded"
 
 
 def _prompt(acc: _Acc, static: _Static, prompt: Prompt, case: dict[str, Any]) -> None:

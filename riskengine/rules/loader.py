@@ -27,6 +27,7 @@ from riskengine.documents.evaluation import DisabledRule, RulesetRef
 from riskengine.documents.ruleset import SOURCES_FILE, Citation, Rule, Ruleset, Source, SourceLibrary
 from riskengine.documents.vocab import NETWORK_KINDS
 from riskengine.errors import Diagnostic, InputError, Location, RulesetError, Severity, closest
+from riskengine.read import cache
 from riskengine.read.shape import validate_model
 from riskengine.read.source import Document, SourceMap, YamlPath, dotted, read_document
 from riskengine.rules.conditions import CompiledConditions, Unresolved, compile_conditions, resolve_field
@@ -134,12 +135,22 @@ def find_files(paths: Iterable[Path | str], *, tests: bool) -> list[Path]:
 
 
 def _library_files(paths: Sequence[Path | str]) -> list[Path]:
-    """The shipped ``sources.yaml``, then one at the top of each directory or named directly."""
+    """The shipped ``sources.yaml``, then one at the top of each directory or named directly,
+    each text once."""
     candidates = [default_rulesets_dir() / SOURCES_FILE]
     for path in map(Path, paths):
         candidates.append(path / SOURCES_FILE if path.is_dir() else path)
-    unique = {p.resolve(): p for p in candidates if p.name == SOURCES_FILE and p.is_file()}
+    unique = {_digest(p): p for p in candidates if p.name == SOURCES_FILE and p.is_file()}
     return list(unique.values())
+
+
+def _digest(path: Path) -> str:
+    """What makes two library files the same one: their bytes, wherever they are (a copy of the
+    shipped rulesets folder brings a copy of the shipped sources, which is not a second definition)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return str(path.resolve())
 
 
 def load_library(paths: Sequence[Path | str], problems: list[Diagnostic]) -> dict[str, SharedSource]:
@@ -147,7 +158,7 @@ def load_library(paths: Sequence[Path | str], problems: list[Diagnostic]) -> dic
     library: dict[str, SharedSource] = {}
     for path in _library_files(paths):
         try:
-            document = read_document(path)
+            document = _read_ruleset_file(path)
         except InputError as exc:
             problems.extend(exc.diagnostics)
             continue
@@ -173,9 +184,8 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
                 Diagnostic(Location(str(directory)), "not-found", "", "no such file or directory")
             )
             continue
-        origin = origin_of(Path(directory))
         for path in find_files([directory], tests=False):
-            ruleset = _load_file(path, origin, library, problems)
+            ruleset = _load_file(path, library, problems)
             if ruleset is not None:
                 loaded.append(ruleset)
     if not loaded and not problems:
@@ -189,10 +199,10 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
 
 
 def _load_file(
-    path: Path, origin: str, library: dict[str, SharedSource], problems: list[Diagnostic]
+    path: Path, library: dict[str, SharedSource], problems: list[Diagnostic]
 ) -> LoadedRuleset | None:
     try:
-        document = read_document(path)
+        document = _read_ruleset_file(path)
     except InputError as exc:
         problems.extend(exc.diagnostics)
         return None
@@ -201,11 +211,18 @@ def _load_file(
     if model is None:
         return None
     cited = _cited(model, document.source, library, problems)
-    return _loaded(model, document, origin, cited)
+    return _loaded(model, document, path, cited)
 
 
-def _loaded(model: Ruleset, document: Document, origin: str, cited: tuple[Source, ...]) -> LoadedRuleset:
+def _read_ruleset_file(path: Path) -> Document:
+    """Read a ruleset or ``sources.yaml``: the one kind of file whose parse may be cached."""
+    with cache.for_rulesets():
+        return read_document(path)
+
+
+def _loaded(model: Ruleset, document: Document, path: Path, cited: tuple[Source, ...]) -> LoadedRuleset:
     digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
+    origin = origin_of(path, digest, model.origin)
     return LoadedRuleset(model, document.source.path, origin, digest, document.source, cited)
 
 

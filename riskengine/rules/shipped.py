@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import sys
 from pathlib import Path
 
@@ -17,9 +19,20 @@ def default_rulesets_dir() -> Path:
     return Path(sys.prefix) / "share" / "riskengine" / "rulesets"
 
 
-def origin_of(directory: Path) -> str:
-    """The rulesets' logical source, never a path: the same rulesets give the same bytes
-    wherever they are read from. ``shipped`` for the shipped folder (or a file in it)."""
+def origin_of(path: Path, sha256: str, declared: str | None) -> str:
+    """A ruleset's logical source, never a path, so the same rulesets give the same bytes
+    wherever they are read from: ``shipped`` for a ruleset whose text is one riskengine ships
+    (in the shipped folder, or a copy of it anywhere), else the overlay's declared ``origin``,
+    else ``overlay``."""
     shipped = default_rulesets_dir().resolve()
-    where = directory.resolve()
-    return "shipped" if where == shipped or shipped in where.parents else "overlay"
+    if shipped in path.resolve().parents or sha256 in _shipped_digests():
+        return "shipped"
+    return declared or "overlay"
+
+
+@functools.cache
+def _shipped_digests() -> frozenset[str]:
+    """The SHA-256 of every shipped ruleset file's text (as the loader hashes it)."""
+    root = default_rulesets_dir()
+    files = sorted(p for p in root.rglob("*.y*ml") if p.is_file()) if root.is_dir() else []
+    return frozenset(hashlib.sha256(p.read_text(encoding="utf-8").encode("utf-8")).hexdigest() for p in files)

@@ -545,7 +545,7 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         authorise(request)
         if name not in schemas:
             model = riskengine.Proposal if name == "proposal" else riskengine.Evaluation
-            schemas[name] = orjson.dumps(model.model_json_schema(by_alias=True), option=orjson.OPT_SORT_KEYS)
+            schemas[name] = orjson.dumps(riskengine.json_schema(model, name), option=orjson.OPT_SORT_KEYS)
         return Response(schemas[name], media_type="application/schema+json")
 
     @app.get("/v1/reports/{evaluation_id}/{audience}", summary="A CDS card's linked report",
@@ -669,6 +669,8 @@ async def _batch_chunk(state: State, chunk: list[tuple[int, str, bytes]]) -> lis
     if not reply.get("ok"):
         return [_batch_error(n, "internal", str(reply.get("detail"))) for n, _, _ in chunk]
     lines: list[str] = reply["lines"]
+    if state.log is None:  # nothing to record: no entry to build (a uuid and a hash of each answer)
+        return lines
     evaluated = [
         (n, raw, out) for (n, _, raw), out in zip(chunk, lines, strict=True) if '"evaluation":' in out[:300]
     ]

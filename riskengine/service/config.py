@@ -109,7 +109,7 @@ class ServiceConfig(_Strict):
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=2, ge=1, le=64)
     rulesets: tuple[Path, ...] = ()
-    backend: Literal["durable", "reference"] = "durable"
+    backend: Literal["durable", "reference", "compiled"] = "durable"
     service_url: str | None = None
     jurisdiction: Literal["england", "wales", "scotland", "northern_ireland"] | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)

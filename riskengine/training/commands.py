@@ -23,9 +23,11 @@ EXIT_OK, EXIT_INVALID = 0, 2
 
 def scenario_schema() -> dict[str, object]:
     """The scenario document's JSON Schema (``riskengine schema scenario``)."""
+    import riskengine
+
     from .model import Scenario
 
-    return Scenario.model_json_schema(by_alias=True)
+    return riskengine.json_schema(Scenario, "scenario")
 
 
 def _date(text: str) -> dt.date:

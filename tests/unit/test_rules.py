@@ -156,7 +156,7 @@ rules:
     def test_a_source_defined_in_two_libraries_names_both(self, tmp_path: Path) -> None:
         """Two folders' sources.yaml defining one id: an error at the second naming the first."""
         write(tmp_path / "a", "sources.yaml", self.LIBRARY)
-        write(tmp_path / "b", "sources.yaml", self.LIBRARY)
+        write(tmp_path / "b", "sources.yaml", self.LIBRARY + "# the same ids, a different file\n")
         self._ruleset(tmp_path / "a", "sources:\n  - {id: slide-two, cites: deck}\n")
         with pytest.raises(RulesetError) as caught:
             load_rulebook([tmp_path / "a", tmp_path / "b"])
@@ -164,6 +164,13 @@ rules:
         assert len(messages) == 2  # deck and act
         assert all(m.startswith(str(tmp_path / "b" / "sources.yaml")) for m in messages)
         assert all(f"already defined at {tmp_path / 'a' / 'sources.yaml'}:" in m for m in messages)
+
+    def test_a_byte_identical_copy_of_a_library_is_the_same_library(self, tmp_path: Path) -> None:
+        """A copy of a rulesets folder brings a copy of its sources.yaml: one library, not two definitions."""
+        write(tmp_path / "a", "sources.yaml", self.LIBRARY)
+        write(tmp_path / "b", "sources.yaml", self.LIBRARY)
+        self._ruleset(tmp_path / "a", "sources:\n  - {id: slide-two, cites: deck}\n")
+        assert len(load_rulebook([tmp_path / "a", tmp_path / "b"]).rulesets) == 1
 
     def test_an_inline_definition_still_loads(self, tmp_path: Path) -> None:
         """The form before the shared file (a source defined in the ruleset) is accepted."""

@@ -10,7 +10,7 @@ from riskengine.run.facts import FactSet
 
 __all__ = ["BACKENDS", "Backend", "get_backend"]
 
-BACKENDS = ("durable", "reference")
+BACKENDS = ("durable", "reference", "compiled")
 
 
 class Backend(Protocol):
@@ -26,7 +26,7 @@ class Backend(Protocol):
 
 
 def get_backend(name: str) -> Backend:
-    """The backend called ``name`` (``durable`` or ``reference``)."""
+    """The backend called ``name`` (``durable``, ``reference`` or ``compiled``)."""
     if name == "reference":
         from riskengine.run.backends.reference import ReferenceBackend
 
@@ -35,4 +35,8 @@ def get_backend(name: str) -> Backend:
         from riskengine.run.backends.durable import DurableBackend
 
         return DurableBackend()
+    if name == "compiled":
+        from riskengine.run.backends.compiled import CompiledBackend
+
+        return CompiledBackend()
     raise RiskEngineError(f"unknown backend '{name}'; choose one of: {', '.join(BACKENDS)}")
