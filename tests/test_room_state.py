@@ -8,6 +8,7 @@ three people; the export holds counts, never tokens.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -146,7 +147,7 @@ def test_the_export_is_counts_only_and_purge_forgets(room: Room) -> None:
     room.vote(tokens[3], OTHER, "ring 07700 900123")
     room.act("close")
     room.set_offline("dp1", 1, {"d": 2})
-    data = export_data(room)
+    data = export_data(room, today=dt.date(2026, 12, 3))
     text = json.dumps(data)
     assert not any(t in text for t in tokens) and "07700" not in text
     first = data["decision_points"][0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import io
 import json
 import sys
@@ -445,6 +446,11 @@ async def _offline(state: RoomApp, request: Request) -> Response:
     return _answer(request, _console_fragment(state), "/console")
 
 
+def _today() -> dt.date:
+    """The export's date: the one clock read in the room (a session's results carry their day)."""
+    return dt.date.today()
+
+
 def _ended(state: RoomApp) -> None:
     if state.room.phase != Phase.ENDED:
         raise RoomError(409, "End the session first; then export the results.")
@@ -465,7 +471,7 @@ async def _purge(state: RoomApp, request: Request) -> Response:
 async def _export_json(state: RoomApp, request: Request) -> Response:
     _console(state, request)
     _ended(state)
-    body = json.dumps(export_data(state.room), indent=2, ensure_ascii=False) + "\n"
+    body = json.dumps(export_data(state.room, today=_today()), indent=2, ensure_ascii=False) + "\n"
     name = f"{state.room.scenario.id}-results.json"
     return Response(body, media_type="application/json",
                     headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip
@@ -476,7 +482,7 @@ async def _export_html(state: RoomApp, request: Request) -> Response:
     _ended(state)
     css = (STATIC / "room.css").read_text(encoding="utf-8")
     html = state.views.env.get_template("export.html").render(
-        data=export_data(state.room), css=css, lang=state.room.scenario.scenario.language
+        data=export_data(state.room, today=_today()), css=css, lang=state.room.scenario.scenario.language
     )
     name = f"{state.room.scenario.id}-results.html"
     return HTMLResponse(html, headers={"content-disposition": f'attachment; filename="{name}"',
