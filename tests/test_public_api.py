@@ -42,6 +42,7 @@ class TestPublicApi:
         allowed = {
             Path("riskengine/cli.py"),  # the knowledge listing's default --as-of
             Path("riskengine/training/commands.py"),  # scenario lint's (is consent in date today?)
+            Path("riskengine/room/app.py"),  # the live room's export: the day its results were exported
             # The service's decision log stamps entries and its JWT check reads expiry times;
             # neither is on the evaluation path (the worker processes never read the clock).
             Path("riskengine/service/decisionlog.py"),

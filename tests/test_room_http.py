@@ -9,6 +9,7 @@ bad request is a clear 4xx; export then purge leaves nothing behind.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def test_a_whole_decision_point(server: RoomServer, console: Console) -> None:
     assert "Ring [name] on [number] and ask her" in shown and "07700" not in shown
     console.act("happened")
     assert "What actually happened" in console.projector()
+    for option in "abcd":  # the engine's view of any option, alone
+        alone = console.act("debrief", plan=[option])
+        assert f"Option {option.upper()}" in alone["html"]
+        assert f"Option {option.upper()}" in console.projector()
     console.act("debrief", plan=["b", "happened"])
     debrief = console.projector()
     assert "What the principles ask" in debrief and "no right answer" in debrief
@@ -148,3 +153,25 @@ def test_end_export_then_purge(server: RoomServer, console: Console, tmp_path: P
     assert console.post_form("/console/purge", {}).status_code == 200
     assert console.get("/console/export.json").status_code == 410
     assert "deleted" in console.projector()
+
+
+def test_limits_a_full_room_a_busy_client_and_the_purge_clock(tmp_path: Path) -> None:
+    """Beyond --max-participants a phone is told the room is full; a client that floods is told
+    to slow down (429) and the room carries on; after --purge-after-hours everything is gone."""
+    with running(tmp_path, args=("--max-participants", "2", "--purge-after-hours", "0.005")) as small:
+        first, second = Phone(small), Phone(small)
+        with httpx.Client(base_url=small.url) as third:
+            csrf = csrf_of(third.get("/").text)
+            full = third.post("/join", data={"csrf": csrf, "pin": small.pin})
+            assert full.status_code == 409 and "full" in full.text
+        codes = [first.get("/p/poll").status_code for _ in range(120)]
+        assert 429 in codes and set(codes) <= {200, 429}
+        assert second.get("/p/poll").status_code == 200  # one busy phone does not slow the others
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and httpx.get(small.url + "/healthz").json()["phase"] != "ended":
+            time.sleep(0.2)
+        assert httpx.get(small.url + "/healthz").json()["phase"] == "ended"
+        assert second.get("/p/poll").status_code == 403  # forgotten: not in the room any more
+        assert small.stderr().strip() == ""
+        first.close()
+        second.close()

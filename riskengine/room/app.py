@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import io
 import json
 import sys
@@ -81,10 +82,13 @@ class RoomApp:
     debrief_task: asyncio.Task[None] | None = None
 
     def changed(self, *, public: bool) -> None:
-        """Tell the streams: the facilitator's and projector's always, participants' if public."""
+        """Tell the streams: the facilitator's and projector's always, participants' if public.
+
+        The phones hear 50 ms later, so the projector and the console (two streams)
+        are rendered and sent before two hundred phones are."""
         self.staff.notify()
         if public:
-            self.everyone.notify()
+            asyncio.get_running_loop().call_later(0.05, self.everyone.notify)
 
 
 def create_app(
@@ -349,7 +353,7 @@ async def _projector_page(state: RoomApp, request: Request) -> Response:
 
 async def _projector_live(state: RoomApp, request: Request) -> Response:
     _viewer(state, request)
-    return _stream(state, "projector", state.views.projector, state.staff, 0.02, limit=8)
+    return _stream(state, "projector", state.views.projector, state.staff, 0.05, limit=8)
 
 
 async def _projector_poll(state: RoomApp, request: Request) -> Response:
@@ -382,7 +386,7 @@ async def _console_page(state: RoomApp, request: Request) -> Response:
 
 async def _console_live(state: RoomApp, request: Request) -> Response:
     _console(state, request)
-    return _stream(state, "console", lambda: _console_fragment(state), state.staff, 0.05, limit=8)
+    return _stream(state, "console", lambda: _console_fragment(state), state.staff, 0.25, limit=8)
 
 
 async def _console_poll(state: RoomApp, request: Request) -> Response:
@@ -420,7 +424,7 @@ async def _switch(state: RoomApp, request: Request) -> Response:
 async def _moderate(state: RoomApp, request: Request) -> Response:
     form = await _console_form(state, request)
     state.room.moderate(_one(form, "text"), _one(form, "decision"))
-    state.changed(public=False)
+    state.changed(public=True)  # after the reveal the phones list the approved answers too
     return _answer(request, _console_fragment(state), "/console")
 
 
@@ -438,8 +442,13 @@ async def _offline(state: RoomApp, request: Request) -> Response:
             counts[name.removeprefix("count-")] = int(text)
     round_ = _one(form, "round", "1")
     state.room.set_offline(dp.id, int(round_) if round_ in ("1", "2") else 0, counts)
-    state.changed(public=False)
+    state.changed(public=True)
     return _answer(request, _console_fragment(state), "/console")
+
+
+def _today() -> dt.date:
+    """The export's date: the one clock read in the room (a session's results carry their day)."""
+    return dt.date.today()
 
 
 def _ended(state: RoomApp) -> None:
@@ -462,7 +471,7 @@ async def _purge(state: RoomApp, request: Request) -> Response:
 async def _export_json(state: RoomApp, request: Request) -> Response:
     _console(state, request)
     _ended(state)
-    body = json.dumps(export_data(state.room), indent=2, ensure_ascii=False) + "\n"
+    body = json.dumps(export_data(state.room, today=_today()), indent=2, ensure_ascii=False) + "\n"
     name = f"{state.room.scenario.id}-results.json"
     return Response(body, media_type="application/json",
                     headers={"content-disposition": f'attachment; filename="{name}"'})  # fmt: skip
@@ -473,7 +482,7 @@ async def _export_html(state: RoomApp, request: Request) -> Response:
     _ended(state)
     css = (STATIC / "room.css").read_text(encoding="utf-8")
     html = state.views.env.get_template("export.html").render(
-        data=export_data(state.room), css=css, lang=state.room.scenario.scenario.language
+        data=export_data(state.room, today=_today()), css=css, lang=state.room.scenario.scenario.language
     )
     name = f"{state.room.scenario.id}-results.html"
     return HTMLResponse(html, headers={"content-disposition": f'attachment; filename="{name}"',
@@ -520,14 +529,15 @@ def _stream(state: RoomApp, client: str, render: Callable[[], Fragment], hub: Hu
         try:
             while True:
                 changed = hub.current()
+                seen = state.room.public_version
                 fragment = render()
                 if fragment.key != last:
                     last = fragment.key
-                    yield {"event": "view", "data": json.dumps(fragment.to_json())}
+                    yield {"event": "view", "data": fragment.data}
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), 30)
-                if settle:
-                    await asyncio.sleep(settle)  # let a burst of votes land: one render for many
+                if settle and state.room.public_version == seen:
+                    await asyncio.sleep(settle)  # votes: let a burst land, one render for many
         finally:
             state.streams[client] -= 1
             if state.streams[client] <= 0:
@@ -554,8 +564,9 @@ async def _compute_debriefs(state: RoomApp) -> None:
 
 
 async def _purge_when_expired(state: RoomApp) -> None:
+    every = min(30.0, state.config.purge_after_hours * 3600 / 4)
     while True:
-        await asyncio.sleep(30)
+        await asyncio.sleep(every)
         if not state.room.purged and state.room.expired():
             state.room.purge()
             state.views.frozen = None

@@ -91,6 +91,7 @@ def _serve(uvicorn: Any, app: Any, host: str, port: int) -> int:
             access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=2,
+            timeout_keep_alive=30,  # phones that poll every 2 s keep their connection
         )
     )
     server.run()

@@ -84,7 +84,7 @@ def room_mix(room: Room) -> dict[str, Any]:
     }
 
 
-def export_data(room: Room, *, today: dt.date | None = None) -> dict[str, Any]:
+def export_data(room: Room, *, today: dt.date) -> dict[str, Any]:
     """The anonymised results: the room beside what happened at each decision point, the shifts,
     and the room's mix above the threshold. No tokens, no individual answers."""
     scenario = room.scenario.scenario
@@ -93,7 +93,7 @@ def export_data(room: Room, *, today: dt.date | None = None) -> dict[str, Any]:
         "kind": "riskengine-room-results",
         "format_version": 1,
         "scenario": {"id": scenario.id, "title": scenario.title, "version": scenario.version},
-        "date": (today or dt.date.today()).isoformat(),
+        "date": today.isoformat(),
         "note": (
             "Anonymised: counts only, and written answers only as the facilitator approved them, with "
             "anything that looked like a name, number or address masked. Groups of fewer than "

@@ -122,7 +122,7 @@ class Room:
     rounds_held: dict[str, int] = field(default_factory=dict)
     purged: bool = False
     version: int = 0  # any change (the facilitator's and projector's views)
-    public_version: int = 0  # a change participants see
+    public_version: int = 0  # a change phones see (phases, switches, approved text, offline counts)
     known_words: frozenset[str] = field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
@@ -265,7 +265,7 @@ class Room:
         if self.phase == Phase.ENDED:
             raise RoomError(409, "the session has ended")
         setattr(self, name, on)
-        self._changed(public=False)
+        self._changed(public=True)
 
     # -- participants -------------------------------------------------------------------
 
@@ -367,7 +367,7 @@ class Room:
         if decision not in ("approved", "rejected", "pending"):
             raise RoomError(422, "decide approved, rejected or pending")
         item.status = decision
-        self._changed(public=False)
+        self._changed(public=True)
 
     def set_offline(self, dp_id: str, round_: int, counts: dict[str, int]) -> None:
         """Counts from a show of hands or paper cards, per option (they replace earlier ones)."""
@@ -382,7 +382,7 @@ class Room:
         if any(n < 0 or n > 10_000 for n in counts.values()):
             raise RoomError(422, "an offline count is a whole number from 0 to 10000")
         self.offline[(dp_id, round_)] = {k: n for k, n in counts.items() if n}
-        self._changed(public=False)
+        self._changed(public=True)
 
     # -- what the room chose ------------------------------------------------------------
 

@@ -10,7 +10,8 @@ Imports: Jinja2, :mod:`riskengine.training` (its door) and this package's own mo
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from .words import GROUND_RULES, PRINCIPLES, SECTORS, STATUS
 __all__ = ["Fragment", "Views"]
 
 HERE = Path(__file__).parent
+CSRF_SLOT = "__csrf_slot__"  # replaced by each participant's own token after a shared render
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 
@@ -68,16 +70,32 @@ class Fragment:
     key: str
     html: str
     status: str
+    data: str = field(init=False, repr=False, compare=False)  # the event's JSON, made once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", json.dumps(self.to_json()))
 
     def to_json(self) -> dict[str, str]:
         """The JSON a live client receives."""
         return {"key": self.key, "html": self.html, "status": self.status}
 
 
-def _short(text: str, limit: int = 150) -> str:
+def _short(text: str, limit: int = 120) -> str:
     """A long engine sentence cut at a word, for the big screen."""
     words = " ".join(text.split())
     return words if len(words) <= limit else words[: words.rfind(" ", 0, limit)] + " …"
+
+
+def _cells(plan: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """What each principle has on record and lacks in one plan, from the debrief's item lines
+    (``felton.1 on record: …``, ``felton.1 lacking: …``), so any option can be shown."""
+    cells: dict[str, dict[str, list[str]]] = {p: {"on_record": [], "lacking": []} for p in PRINCIPLES}
+    for line in plan["items"]["principles"]:
+        pid, _, rest = line.partition(" ")
+        kind, _, text = rest.partition(": ")
+        if pid in cells and kind in ("on record", "lacking"):
+            cells[pid]["on_record" if kind == "on record" else "lacking"].append(text)
+    return cells
 
 
 def _fragment(html: str, status: str) -> Fragment:
@@ -92,13 +110,29 @@ class Views:
         self.join_url = join_url
         self.debriefs = debriefs  # decision point id -> the training debrief's to_dict()
         self.frozen: Fragment | None = None
+        # Renders shared by many participants, for the room's current version only: a phase
+        # change re-renders 200 phones, and most of them look the same but for their CSRF token.
+        self._cache_version: Any = None
+        self._cache: dict[Any, Any] = {}
+        self._public_version: Any = None
+        self._public: dict[Any, Any] = {}  # what phones see changes only with the room's public version
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,
         )
+        for name in (
+            "page.html",
+            "participant.html",
+            "projector.html",
+            "console.html",
+            "join.html",
+            "message.html",
+        ):
+            self.env.get_template(name)  # compiled once, before the first phone asks
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -130,7 +164,29 @@ class Views:
 
     # -- the shared picture -----------------------------------------------------------------
 
-    def _common(self) -> dict[str, Any]:
+    def _cached(self, key: Any, make: Any) -> Any:
+        version = (self.room.version, len(self.debriefs), self.room.purged)
+        if version != self._cache_version:
+            self._cache_version, self._cache = version, {}
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def _cached_public(self, key: Any, make: Any) -> Any:
+        version = (self.room.public_version, len(self.debriefs), self.room.purged)
+        if version != self._public_version:
+            self._public_version, self._public = version, {}
+        if key not in self._public:
+            self._public[key] = make()
+        return self._public[key]
+
+    def _common(self, *, public: bool = False) -> dict[str, Any]:
+        common: dict[str, Any] = (self._cached_public if public else self._cached)(
+            "common", self._make_common
+        )
+        return common
+
+    def _make_common(self) -> dict[str, Any]:
         room = self.room
         dp = room.dp
         res = decision_results(room, dp.id) if dp is not None else None
@@ -192,7 +248,11 @@ class Views:
             return None
         letters = {o["id"]: o["letter"] for o in res["options"]}
         plans = [p for key in room.debrief_plans for p in data["plans"] if p["key"] == key]
-        rows = data["principles"]
+        cells = {p["key"]: _cells(p) for p in plans}
+        rows: list[dict[str, Any]] = [
+            {"id": pid, "title": title, "plans": {k: c[pid] for k, c in cells.items()}}
+            for pid, title in PRINCIPLES.items()
+        ]
         several = len(plans) > 1
 
         def shared(pick: Any) -> set[str]:
@@ -242,9 +302,9 @@ class Views:
             "key": key,
             "heading": heading,
             "label": plan["label"],
-            "on_record": adds[:3],
-            "lacking": lacking[:3],
-            "prompts": [_short(q) for q in plan["items"]["prompts"] if q not in common["prompts"]][:2],
+            "on_record": adds[:2],
+            "lacking": lacking[:2],
+            "prompts": [_short(q) for q in plan["items"]["prompts"] if q not in common["prompts"]][:1],
             "brief": [_short(b) for b in plan["items"]["brief"] if b not in common["brief"]][:1],
         }
 
@@ -254,6 +314,10 @@ class Views:
         """What the room sees on the big screen (held as it was while frozen)."""
         if self.room.frozen and self.frozen is not None:
             return self.frozen
+        fragment: Fragment = self._cached("projector", self._render_projector)
+        return fragment
+
+    def _render_projector(self) -> Fragment:
         context = self._common() | {"blank": self.room.blank, "mix": room_mix(self.room),
                                     "answered": self._answered(), "credits": self._credits()}  # fmt: skip
         html = self.env.get_template("projector.html").render(**context)
@@ -262,7 +326,7 @@ class Views:
     def freeze(self) -> None:
         """Hold the projector on what it shows now."""
         self.frozen = None
-        self.frozen = self.projector()
+        self.frozen = self._render_projector()
 
     def _answered(self) -> int:
         dp = self.room.dp
@@ -284,14 +348,27 @@ class Views:
         first = room.ballot(token, dp.id, 1) if dp is not None and room.round == 2 else None
         held = room.rounds_held.get(dp.id, 1) if dp is not None else 1
         last = room.ballot(token, dp.id, held) if dp is not None else None
-        context = self._common() | {
-            "me": me, "csrf": csrf, "ballot": ballot, "mine": self._said(ballot), "first": self._said(first),
-            "mine_last": self._said(last), "principles": list(PRINCIPLES.items()),
+        mine = (me.sector, me.role) if me is not None else (None, None)
+        key = ("p", mine, ballot, first, last)
+        html: str = self._cached_public(key, lambda: self._render_participant(mine, ballot, first, last))
+        if CSRF_SLOT not in html:  # no form on the screen: every phone like this one gets the same fragment
+            shared: Fragment = self._cached_public(
+                ("f", *key), lambda: _fragment(html, STATUS[room.phase.value])
+            )
+            return shared
+        return _fragment(html.replace(CSRF_SLOT, csrf), STATUS[room.phase.value])
+
+    def _render_participant(
+        self, mine: tuple[str | None, str | None], ballot: Any, first: Any, last: Any
+    ) -> str:
+        room = self.room
+        context = self._common(public=True) | {
+            "me": {"sector": mine[0], "role": mine[1]}, "csrf": CSRF_SLOT, "ballot": ballot, "mine": self._said(ballot),
+            "first": self._said(first), "mine_last": self._said(last), "principles": list(PRINCIPLES.items()),
             "sectors": [(k, SECTORS[k]) for k in room.sectors()], "roles": room.scenario.scenario.audience.roles,
             "threshold": room.config.min_group, "text_limit": room.config.text_limit,
         }  # fmt: skip
-        html = self.env.get_template("participant.html").render(**context)
-        return _fragment(html, STATUS[room.phase.value])
+        return self.env.get_template("participant.html").render(**context)
 
     def _said(self, ballot: Any) -> str | None:
         dp = self.room.dp
@@ -306,6 +383,10 @@ class Views:
 
     def console(self, csrf: str) -> Fragment:
         """Everything the facilitator can see and do."""
+        fragment: Fragment = self._cached(("console", csrf), lambda: self._render_console(csrf))
+        return fragment
+
+    def _render_console(self, csrf: str) -> Fragment:
         room = self.room
         common = self._common()
         dp = room.dp
