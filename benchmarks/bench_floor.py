@@ -3,9 +3,9 @@
     python benchmarks/bench_floor.py              # 15 rounds over every shipped proposal
     python benchmarks/bench_floor.py --rounds 5   # a quicker look
 
-The **floor** is a straight-line Python function generated from the compiled rules (the
-rule IR every backend runs): one ``if`` per rule, its tests written out inline, a loop over
-the items of its scope, nothing else. Before timing anything, the benchmark checks that it
+The **floor** is the straight-line Python function the ``compiled`` backend generates from the
+compiled rules (the rule IR every backend runs), called bare: one ``if`` per rule, its tests
+written out inline, a loop over the items of its scope, nothing else. Before timing anything, the benchmark checks that it
 fires exactly like every backend, in both phases, on every shipped proposal and fixture
 (``scenarios/proposals``, ``tests/fixtures/examples``, ``tests/fixtures/activities``); it
 exits 1 if not. Then, side by side in one run (each round visits every proposal and times
@@ -13,7 +13,7 @@ every measure on it, so load on the machine hits them alike), per proposal:
 
 * ``floor``: the generated function, both phases, on facts already derived;
 * ``reference``, ``durable`` and ``compiled``: each backend's ``run``, both phases, on the
-  same facts (``compiled`` is the backend made of a function like the floor);
+  same facts (``compiled`` is the floor inside the backend interface);
 * ``evaluate_<backend>``: ``Engine.evaluate`` on a proposal already read (facts, both
   phases, the safety-net analysis, assembly), on each backend;
 * ``file_to_json`` (durable) and ``file_to_json_compiled``: a copy of the proposal file (its first line rewritten before each timing,
@@ -48,7 +48,8 @@ from riskengine import Engine, Proposal  # noqa: E402
 from riskengine.analysis.safety_net import analyse  # noqa: E402
 from riskengine.read.cache import ENV  # noqa: E402
 from riskengine.read.proposal_files import read_proposal  # noqa: E402
-from riskengine.rules.ir import AnyOf, Firing, Predicate, Program, Test, ascii_lower  # noqa: E402
+from riskengine.rules.ir import Firing, Program  # noqa: E402
+from riskengine.run.backends.compiled import compile_program, program_source  # noqa: E402
 from riskengine.run.facts import FactSet, build_facts, with_safety_net  # noqa: E402
 from riskengine.run.two_phase import need_requests  # noqa: E402
 
@@ -66,86 +67,12 @@ def shipped_proposals() -> list[Path]:
     ]
 
 
-# --- the generated floor -------------------------------------------------------------------
-
-
-def _mentions(have: Any, terms: tuple[str, ...]) -> bool:
-    folded = ascii_lower(have)
-    return any(term in folded for term in terms)
-
-
-class _Source:
-    """Python source for a program's rules, with its constants kept in a namespace."""
-
-    def __init__(self) -> None:
-        self.constants: dict[str, Any] = {"_mentions": _mentions}
-
-    def constant(self, value: Any) -> str:
-        name = f"K{len(self.constants)}"
-        self.constants[name] = value
-        return name
-
-    def test(self, t: Test, fact: str) -> str:
-        key = repr(t.key)
-        if t.op == "missing":
-            return f"{key} not in {fact}"
-        if t.op == "recorded":
-            return f"{key} in {fact}"
-        have = f"{fact}[{key}]"
-        return f"({key} in {fact} and {self._compare(t, have)})"
-
-    def _compare(self, t: Test, have: str) -> str:
-        symbols = {"eq": "==", "ne": "!=", "ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
-        if t.op in symbols:
-            return f"{have} {symbols[t.op]} {self.constant(t.value)}"
-        if t.op in {"in", "not_in"}:  # the operand is scalars (checked at load): a set tests as the tuple
-            word = "in" if t.op == "in" else "not in"
-            return f"{have} {word} {self.constant(frozenset(t.value))}"
-        if t.op == "includes":
-            return f"{self.constant(t.value)} in {have}"
-        if t.op == "includes_any":
-            return f"not {self.constant(frozenset(t.value))}.isdisjoint({have})"
-        if t.op == "excludes":
-            return f"{self.constant(frozenset(t.value))}.isdisjoint({have})"
-        if t.op == "mentions":
-            return f"_mentions({have}, {self.constant(t.value)})"
-        raise ValueError(f"no floor for operator {t.op}")
-
-    def predicate(self, p: Predicate, fact: str) -> str:
-        if isinstance(p, AnyOf):
-            return "(" + " or ".join(self.test(t, fact) for t in p.tests) + ")"
-        return self.test(p, fact)
-
-    def conjunction(self, predicates: tuple[Predicate, ...], fact: str) -> str:
-        return " and ".join(self.predicate(p, fact) for p in predicates) or "True"
-
-
-def _order(firing: Firing) -> tuple[int, str]:
-    return firing[0], firing[1] or ""
+# --- the floor ------------------------------------------------------------------------------
 
 
 def generate_floor(program: Program) -> tuple[str, Floor]:
-    """The straight-line function for ``program`` and its source: firings sorted as backends sort them."""
-    source = _Source()
-    lines = ["def floor(c, items):", "    out = []", "    add = out.append"]
-    for rule in program.rules:
-        case = source.conjunction(rule.case_tests, "c")
-        if rule.scope is None:
-            lines += [f"    if {case}:", f"        add(({rule.index}, None))"]
-            continue
-        item = source.conjunction(rule.item_tests, "f")
-        lines += [
-            f"    if {case}:",
-            f"        for f in items.get({rule.scope!r}, ()):",
-            f"            if {item}:",
-            f"                add(({rule.index}, f['id']))",
-        ]
-    lines += ["    out.sort(key=_order)", "    return out"]
-    text = "\n".join(lines) + "\n"
-    namespace: dict[str, Any] = {**source.constants, "_order": _order}
-    exec(compile(text, "<floor>", "exec"), namespace)
-    floor: Floor = namespace["floor"]
-    return text, floor
+    """The straight-line function for ``program`` (the compiled backend's, called bare) and its source."""
+    return program_source(program)[0], compile_program(program)
 
 
 # --- the check -----------------------------------------------------------------------------

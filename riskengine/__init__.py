@@ -36,6 +36,7 @@ from riskengine.errors import (
     Severity,
     diagnostics_json,
     diagnostics_text,
+    json_pointer,
 )
 from riskengine.files import open_atomically, write_file_atomically
 from riskengine.read.inputs import read_input, read_proposal_input
@@ -89,6 +90,7 @@ __all__ = [
     "diagnostics_json",
     "diagnostics_text",
     "evaluation_text",
+    "json_pointer",
     "json_schema",
     "knowledge_catalogue",
     "limits_for",

@@ -45,6 +45,7 @@ __all__ = [
     "diagnostics_json",
     "diagnostics_text",
     "did_you_mean",
+    "json_pointer",
     "quoted",
 ]
 
@@ -190,3 +191,19 @@ def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:
 def diagnostics_json(diagnostics: Iterable[Diagnostic]) -> str:
     """Diagnostics as a JSON array."""
     return json.dumps([d.to_dict() for d in diagnostics], indent=2)
+
+
+def json_pointer(field: str) -> str:
+    """RFC 6901 JSON pointer for a dotted field path: ``network[0].kind`` -> ``/network/0/kind``."""
+    if not field:
+        return ""
+    parts: list[str] = []
+    for chunk in field.split("."):
+        name, _, rest = chunk.partition("[")
+        if name:
+            parts.append(name)
+        while rest:
+            index, _, rest = rest.partition("]")
+            parts.append(index)
+            rest = rest.removeprefix("[")
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)

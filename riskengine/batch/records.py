@@ -35,7 +35,6 @@ __all__ = [
     "error_line",
     "evaluate_record",
     "evaluation_json",
-    "pointer",
     "read_record",
     "result_line",
 ]
@@ -171,29 +170,13 @@ def result_line(*, input: str, proposal_id: str | None, evaluation_json: str) ->
 
 def error_line(*, input: str, proposal_id: str | None, diagnostics: Iterable[riskengine.Diagnostic]) -> str:
     """The output line for a record that could not be evaluated (ending in a newline)."""
-    errors = [{**d.to_dict(), "pointer": pointer(d.field)} for d in diagnostics]
+    errors = [{**d.to_dict(), "pointer": riskengine.json_pointer(d.field)} for d in diagnostics]
     body = {"record": RECORD_VERSION, "input": input, "id": proposal_id, "errors": errors}
     return orjson.dumps(body).decode("utf-8") + "\n"
 
 
 def _string(value: str | None) -> str:
     return orjson.dumps(value).decode("utf-8")
-
-
-def pointer(field: str) -> str:
-    """RFC 6901 JSON pointer for a dotted field path: ``network[0].kind`` -> ``/network/0/kind``."""
-    if not field:
-        return ""
-    parts: list[str] = []
-    for chunk in field.split("."):
-        name, _, rest = chunk.partition("[")
-        if name:
-            parts.append(name)
-        while rest:
-            index, _, rest = rest.partition("]")
-            parts.append(index)
-            rest = rest.removeprefix("[")
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def evaluate_record(

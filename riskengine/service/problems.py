@@ -16,13 +16,14 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from riskengine import json_pointer
+
 __all__ = [
     "PROBLEM_JSON",
     "Problem",
     "ProblemDiagnostic",
     "ProblemError",
     "diagnostics_from",
-    "pointer",
     "problem_body",
 ]
 
@@ -99,22 +100,6 @@ def problem_body(
     return orjson.dumps(body)
 
 
-def pointer(field: str) -> str:
-    """RFC 6901 JSON pointer for a dotted field path: ``network[0].kind`` -> ``/network/0/kind``."""
-    if not field:
-        return ""
-    parts: list[str] = []
-    for chunk in field.split("."):
-        name, _, rest = chunk.partition("[")
-        if name:
-            parts.append(name)
-        while rest:
-            index, _, rest = rest.partition("]")
-            parts.append(index)
-            rest = rest.removeprefix("[")
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def diagnostics_from(raw: Iterable[Mapping[str, Any]], *, located: bool) -> list[dict[str, Any]]:
     """Problem diagnostics from ``Diagnostic.to_dict()`` dicts; ``located``: keep line and column."""
     out = []
@@ -122,7 +107,7 @@ def diagnostics_from(raw: Iterable[Mapping[str, Any]], *, located: bool) -> list
         field = str(d.get("field", ""))
         line, column = int(d.get("line") or 0), int(d.get("column") or 0)
         entry: dict[str, Any] = {
-            "pointer": str(d["pointer"]) if "pointer" in d else pointer(field),
+            "pointer": str(d["pointer"]) if "pointer" in d else json_pointer(field),
             "field": field,
             "code": str(d.get("code", "error")),
             "severity": str(d.get("severity", "error")),

@@ -19,7 +19,7 @@ as string literals (``repr``), and they come from the field table, not from rule
 
 It agrees with the reference and durable backends on every shipped proposal, on random
 proposals and on random programs (tests/test_backends.py); ``benchmarks/bench_floor.py``
-generates the same kind of function as the floor that evaluation is measured against.
+runs the same function, bare, as the floor that evaluation is measured against.
 Programs are compiled once per process and kept by fingerprint (the last
 :data:`MAX_PROGRAMS`).
 """
@@ -34,7 +34,7 @@ from typing import Any
 from riskengine.rules.ir import AnyOf, Firing, Predicate, Program, Test, mentioned
 from riskengine.run.facts import FactSet
 
-__all__ = ["MAX_PROGRAMS", "CompiledBackend", "program_source"]
+__all__ = ["MAX_PROGRAMS", "CompiledBackend", "compile_program", "program_source"]
 
 MAX_PROGRAMS = 16
 
@@ -115,7 +115,8 @@ def _order(firing: Firing) -> tuple[int, str]:
     return firing[0], firing[1] or ""
 
 
-def _compile(program: Program) -> _Run:
+def compile_program(program: Program) -> _Run:
+    """``program`` as a fresh Python function of ``(case facts, items by scope)``, uncached."""
     source, values = program_source(program)
     namespace: dict[str, Any] = {**values, "_mentioned": _mentioned, "_order": _order}
     exec(compile(source, f"<riskengine rules {program.fingerprint[:12]}>", "exec"), namespace)
@@ -131,7 +132,7 @@ def _function(program: Program) -> _Run:
     with _LOCK:
         run = _PROGRAMS.get(program.fingerprint)
         if run is None:
-            run = _PROGRAMS[program.fingerprint] = _compile(program)
+            run = _PROGRAMS[program.fingerprint] = compile_program(program)
             while len(_PROGRAMS) > MAX_PROGRAMS:
                 _PROGRAMS.popitem(last=False)
         else:
