@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from .service_harness import free_port
+from .service_harness import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLEGE = ROOT / "scenarios" / "training" / "back-to-college.scenario.yaml"
@@ -94,16 +93,7 @@ class RoomServer:
 
     def stop(self) -> int:
         """SIGTERM, then SIGKILL after 10 s; the exit code."""
-        if self.process is None:
-            return 0
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
+        return stop_process(self.process, 10)
 
 
 def _points(scenario: Path) -> list[str]:

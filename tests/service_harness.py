@@ -83,16 +83,7 @@ class Server:
 
     def stop(self) -> int:
         """SIGTERM, then SIGKILL after 15 s; the exit code."""
-        if self.process is None:
-            return 0
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
+        return stop_process(self.process, 15)
 
     def kill(self) -> None:
         """SIGKILL the server itself (its workers see their stdin close and exit)."""
@@ -123,3 +114,17 @@ def wait_gone(pid: int, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float) -> int:
+    """SIGTERM ``process``, then SIGKILL after ``grace`` seconds; its exit code (0 if never started)."""
+    if process is None:
+        return 0
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return int(process.returncode)
