@@ -281,19 +281,22 @@ class TestExitCodes:
         assert target.read_text(encoding="utf-8") == "keep"
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    folder = tmp_path_factory.mktemp("resume")
+    source = folder / "corpus.ndjson"
+    lines = orjson.dumps(synthetic_proposal(9, 0)).decode(), "{not json"
+    write_corpus(str(source), count=400, seed=9)
+    with source.open("a", encoding="utf-8") as more:  # error lines with no id must be kept too
+        more.write(f"{lines[1]}\n{lines[0]}\n{lines[1]}\n")
+    out = folder / "whole.ndjson"
+    done = _batch(source, "-o", out, "--workers", "2")
+    assert done.returncode == 1, done.stderr.decode()
+    return source, out.read_bytes()
+
+
 class TestResume:
-    @pytest.fixture(scope="class")
-    def uninterrupted(self, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
-        folder = tmp_path_factory.mktemp("resume")
-        source = folder / "corpus.ndjson"
-        lines = orjson.dumps(synthetic_proposal(9, 0)).decode(), "{not json"
-        write_corpus(str(source), count=400, seed=9)
-        with source.open("a", encoding="utf-8") as more:  # error lines with no id must be kept too
-            more.write(f"{lines[1]}\n{lines[0]}\n{lines[1]}\n")
-        out = folder / "whole.ndjson"
-        done = _batch(source, "-o", out, "--workers", "2")
-        assert done.returncode == 1, done.stderr.decode()
-        return source, out.read_bytes()
+    """An interrupted batch resumed gives the uninterrupted run's file (the fixture: one whole run)."""
 
     def test_resume_after_sigkill_mid_run_gives_the_uninterrupted_file(
         self, uninterrupted: tuple[Path, bytes], tmp_path: Path

@@ -162,11 +162,24 @@ def check_yaml(
             walk.step(event)
             if then is not None:
                 then(parser, event)
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem_mark is not None and "nesting depth" in (exc.problem or ""):
+            # PyYAML 6.0.4 and later stop at their own bound (1,000 levels) while scanning ahead,
+            # before the events reach this pass: the same error as this pass's, at PyYAML's place.
+            mark = exc.problem_mark
+            raise _too_deep(Location(path, mark.line + 1, mark.column + 1), (), limits) from None
+        return False
     except yaml.YAMLError:
         return False
     finally:
         parser.dispose()
     return True
+
+
+def _too_deep(where: Location, path: Path, limits: Limits) -> InputError:
+    return _too_large(
+        where, path, limits, "depth", f"lists and mappings nest more than {limits.depth} levels deep here"
+    )
 
 
 class _EventWalk:
@@ -256,8 +269,9 @@ class _EventWalk:
             return
         self._counted(event)
         if len(self.stack) + 1 > self.limits.depth:
-            message = f"lists and mappings nest more than {self.limits.depth} levels deep here"
-            raise self.fail(event, "depth", message)
+            raise self.fail(
+                event, "depth", f"lists and mappings nest more than {self.limits.depth} levels deep here"
+            )
         part = parent.child_part() if parent is not None else None
         self.stack.append(_Open(type(event) is yaml.MappingStartEvent, part, event.anchor, self.nodes - 1))
 
@@ -299,9 +313,7 @@ def check_json_nesting(text: str, path: str, limits: Limits) -> None:
         if char in "[{":
             depth += 1
             if depth > limits.depth:
-                where = Location(path, *position(text, found.start()))
-                message = f"lists and mappings nest more than {limits.depth} levels deep here"
-                raise _too_large(where, (), limits, "depth", message)
+                raise _too_deep(Location(path, *position(text, found.start())), (), limits)
         else:
             depth -= 1
 
@@ -334,8 +346,7 @@ def check_data(data: Any, limits: Limits, locate: Locate) -> None:
             _check_int(value, path, locate)
         elif kind is dict or kind is list or kind is tuple:
             if len(path) + 1 > limits.depth:
-                message = f"lists and mappings nest more than {limits.depth} levels deep here"
-                raise _too_large(locate(path), path, limits, "depth", message)
+                raise _too_deep(locate(path), path, limits)
             stack.extend(_children(value, path, limits, locate))
 
 
