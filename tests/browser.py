@@ -126,15 +126,17 @@ def chromium_browser() -> Iterator[Any]:
 
 
 def new_page(browser: Any, *, width: int = 1280, height: int = 900, scale: float = 1.0,
-             context: Any = None, bypass_csp: bool = True) -> Any:  # fmt: skip
+             context: Any = None, bypass_csp: bool = True, javascript: bool = True) -> Any:  # fmt: skip
     """A page in a new context (its own cookies: one person) that reaches only loopback, or in ``context``.
 
     ``bypass_csp`` lets axe-core be injected into pages whose content security policy forbids
     inline scripts (the live room's); pass False to see the page under its own policy.
+    ``javascript=False`` is a browser with scripts turned off.
     """
     if context is None:
         context = browser.new_context(
-            viewport={"width": width, "height": height}, device_scale_factor=scale, bypass_csp=bypass_csp
-        )
+            viewport={"width": width, "height": height}, device_scale_factor=scale, bypass_csp=bypass_csp,
+            java_script_enabled=javascript,
+        )  # fmt: skip
         context.route("**/*", _loopback_only)
     return context.new_page()

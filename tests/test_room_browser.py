@@ -166,6 +166,9 @@ def _first_vote(room: Room) -> None:
     phone3 = room.phones[2]
     room.click("Open the question")
     room.look("open", projector="0 answers so far", phones="What would you do?")
+    assert (
+        phone1.inner_text("#live").count("What would you do?") == 1
+    )  # the question is the heading, said once
     _reflows_with_large_targets(phone1)
     _vote(phone1, "A Say it is too soon, and look at it again in three months.")
     _vote(phone2, "Something else: I will write it", text="Ask Karen on the ward, ring 07700 900123")
