@@ -20,7 +20,10 @@ import pytest
 import yaml
 
 from riskengine import Engine, load_proposal
+from riskengine.errors import InputError
 from riskengine.read import cache
+from riskengine.read.limits import ENV as LIMITS_ENV
+from riskengine.read.limits import limits_for
 from riskengine.read.source import parse_document, read_document
 
 from .paths import EXAMPLES, ROOT, SHIPPED
@@ -32,6 +35,9 @@ at: 2026-11-22T10:30:00+00:00
 items: [1, 2.5, true, null, "text with \\u00e9 and \\"quotes\\""]
 nested: {a: {b: [x, y]}}
 """
+
+
+RULESET = limits_for("ruleset")
 
 
 @pytest.fixture
@@ -78,7 +84,7 @@ def test_every_shipped_ruleset_reads_the_same_from_the_cache(cache_in: Path) -> 
     for path in files:
         parsed = read_document(path).data
         with cache.for_rulesets():
-            kept = cache.load(cache.entry(path.read_text(encoding="utf-8")))
+            kept = cache.load(cache.entry(path.read_text(encoding="utf-8"), RULESET))
         assert kept == parsed, path
 
 
@@ -95,6 +101,20 @@ def test_a_changed_text_is_parsed_again(cache_in: Path) -> None:
     changed = _parse_ruleset(TEXT.replace("demo", "demo2"))
     assert changed["id"] == "demo2"
     assert len(_entries(cache_in)) == 2
+
+
+def test_a_parse_kept_under_looser_limits_is_not_used_under_tighter_ones(
+    cache_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Limits tightened after a ruleset was cached: the text is read and checked afresh, and refused."""
+    _parse_ruleset(TEXT)
+    monkeypatch.setenv(LIMITS_ENV, "ruleset.string_chars=10")
+    with pytest.raises(InputError) as refused:
+        _parse_ruleset(TEXT)
+    assert [d.code for d in refused.value.diagnostics] == ["too-large"]
+    monkeypatch.delenv(LIMITS_ENV)
+    _no_parsing(monkeypatch)  # and back under the old limits, the first entry serves again
+    assert _parse_ruleset(TEXT)["id"] == "demo"
 
 
 def _flip_one_byte(raw: bytes) -> bytes:
@@ -130,13 +150,13 @@ def test_an_entry_keyed_to_another_text_or_version_is_not_trusted(
     _parse_ruleset(TEXT)
     other = TEXT.replace("demo", "other")
     with cache.for_rulesets():
-        kept, target = cache.entry(TEXT), cache.entry(other)
+        kept, target = cache.entry(TEXT, RULESET), cache.entry(other, RULESET)
     assert kept is not None and target is not None
     shutil.copy(kept.path, target.path)
     assert _parse_ruleset(other)["id"] == "other"
     monkeypatch.setattr(cache, "_version", lambda: "riskengine 9.9.9")
     with cache.for_rulesets():
-        moved = cache.entry(TEXT)
+        moved = cache.entry(TEXT, RULESET)
     assert moved is not None
     shutil.copy(kept.path, moved.path)
     assert cache.load(moved) is None
@@ -195,7 +215,7 @@ def test_the_folder_is_private_and_entries_are_0600(cache_in: Path) -> None:
 
 def _entry_of(text: str) -> Path:
     with cache.for_rulesets():
-        kept = cache.entry(text)
+        kept = cache.entry(text, RULESET)
     assert kept is not None
     return kept.path
 
@@ -223,7 +243,7 @@ def test_a_hit_refreshes_an_entry_so_it_is_evicted_last(
     for i, text in enumerate(texts[:3]):
         _parse_ruleset(text)
         with cache.for_rulesets():
-            kept = cache.entry(text)
+            kept = cache.entry(text, RULESET)
         assert kept is not None
         os.utime(kept.path, (1000.0 + i, 1000.0 + i))
     _parse_ruleset(texts[0])  # the oldest, used again
@@ -231,7 +251,7 @@ def test_a_hit_refreshes_an_entry_so_it_is_evicted_last(
     monkeypatch.setenv(cache.MAX_BYTES_ENV, str(3 * size))
     _parse_ruleset(texts[3])
     with cache.for_rulesets():
-        gone, kept_first = cache.entry(texts[1]), cache.entry(texts[0])
+        gone, kept_first = cache.entry(texts[1], RULESET), cache.entry(texts[0], RULESET)
     assert gone is not None and kept_first is not None
     assert not gone.path.exists() and kept_first.path.exists()
 

@@ -57,6 +57,7 @@ import yaml
 
 from riskengine.errors import RiskEngineError
 from riskengine.files import write_file_atomically
+from riskengine.read.limits import Limits
 from riskengine.version import __version__
 
 __all__ = [
@@ -119,10 +120,12 @@ def _version() -> str:
     return f"riskengine {__version__} pyyaml {yaml.__version__} python {python} code {code.hexdigest()}"
 
 
-def _key(text: str) -> bytes:
-    """The HMAC key of an entry: the source text's SHA-256 and the engine version."""
+def _key(text: str, limits: Limits) -> bytes:
+    """The HMAC key of an entry: the source text's SHA-256, the engine version, and the limits
+    the parse was checked within (so a parse kept under looser limits is not used under tighter
+    ones: the text is read and checked afresh)."""
     source = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return f"{source}\n{_version()}".encode()
+    return f"{source}\n{_version()}\n{limits!r}".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +139,15 @@ class Entry:
         return hmac.new(self.key, payload, hashlib.sha256).hexdigest().encode("ascii")
 
 
-def entry(text: str) -> Entry | None:
-    """The cache entry for the ruleset ``text`` (it may not exist yet), or None when not caching here."""
+def entry(text: str, limits: Limits) -> Entry | None:
+    """The cache entry for the ruleset ``text`` read within ``limits`` (it may not exist yet), or
+    None when not caching here."""
     if not _ENABLED.get():
         return None
     where = cache_dir()
     if where is None:
         return None
-    key = _key(text)
+    key = _key(text, limits)
     return Entry(where / (hashlib.sha256(key).hexdigest() + SUFFIX), key)
 
 

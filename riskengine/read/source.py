@@ -258,8 +258,8 @@ def parse_document(text: str, path: str, limits: Limits | None = None) -> Docume
     text = check_text(text, path, limits)
     if path.endswith(".json"):
         return _parse_json(text, path, limits)
-    kept = cache.entry(text) if limits.kind == "ruleset" else None  # a proposal is never kept
-    data = cache.load(kept)  # kept only once within the limits (those in force when it was kept)
+    kept = cache.entry(text, limits) if limits.kind == "ruleset" else None  # a proposal is never kept
+    data = cache.load(kept)  # kept only once within these limits (they are part of its key)
     source = SourceMap(path, text=text)
     if data is None:
         built = _EventBuilder()  # SafeLoader's resolver and constructor: no arbitrary objects
