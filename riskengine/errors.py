@@ -31,6 +31,7 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TEST_FAILURES",
+    "MAX_PROBLEMS",
     "QUOTED_CHARS",
     "BackendError",
     "Diagnostic",
@@ -41,6 +42,7 @@ __all__ = [
     "RuleRefused",
     "RulesetError",
     "Severity",
+    "at_most",
     "closest",
     "diagnostics_json",
     "diagnostics_text",
@@ -53,6 +55,10 @@ EXIT_OK = 0
 EXIT_TEST_FAILURES = 1
 EXIT_INVALID = 2
 EXIT_INTERNAL = 3
+
+# The most problems one document (a proposal) or one load (rulesets) reports: enough to fix in
+# one pass, never megabytes of them.
+MAX_PROBLEMS = 100
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -207,3 +213,13 @@ def json_pointer(field: str) -> str:
             parts.append(index)
             rest = rest.removeprefix("[")
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def at_most(problems: Iterable[Diagnostic], where: Location, limit: int = MAX_PROBLEMS) -> list[Diagnostic]:
+    """The first ``limit`` problems in file order and, if there were more, a ``more-problems``
+    note at ``where`` saying how many are not shown."""
+    found = sorted(problems)
+    if len(found) <= limit:
+        return found
+    message = f"{len(found) - limit:,} more problems are not shown; fix these first"
+    return [*found[:limit], Diagnostic(where, "more-problems", "", message)]

@@ -78,3 +78,25 @@ def test_a_hostile_ruleset_is_refused_with_a_located_error(tmp_path: Path, name:
     located = re.match(r"(\d+):(\d+): ", first.removeprefix(f"{path}:"))
     assert located and int(located[1]) > 0 and int(located[2]) > 0, first  # by line and column
     assert "Traceback" not in done.stderr and len(done.stderr) < 20_000
+
+
+def test_one_load_reports_at_most_100_problems(tmp_path: Path) -> None:
+    """500 rules each naming an unknown field: the first 100 errors in file order, then one note
+    of how many more (the same cap as a proposal's)."""
+    rules = "".join(
+        _rule(f"      - proposal.no_such_field_{i}: {{is: 1}}\n").replace("abuse.rule", f"abuse.rule{i}")
+        for i in range(500)
+    )
+    path = tmp_path / "abuse.yaml"
+    path.write_text(HEAD + rules, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "riskengine", "validate", str(path)],
+        capture_output=True, text=True, check=False, timeout=120, preexec_fn=_limits,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-500:]
+    lines = done.stderr.splitlines()
+    errors = [line for line in lines if line.startswith(f"{path}:") and ": error[unknown-field]" in line]
+    assert len(errors) == 100 and "no_such_field_0'" in errors[0] and "no_such_field_99'" in errors[-1]
+    (more,) = [line for line in lines if "error[more-problems]" in line]
+    assert "400 more problems are not shown" in more
+    assert len(lines) == 101

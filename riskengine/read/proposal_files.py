@@ -8,17 +8,13 @@ from typing import Any
 
 from riskengine.documents.proposal import Proposal
 from riskengine.documents.vocab import NETWORK_KINDS
-from riskengine.errors import Diagnostic, InputError, Location, Severity, closest, quoted
+from riskengine.errors import Diagnostic, InputError, Location, Severity, at_most, closest, quoted
 from riskengine.read.bounds import check_data
 from riskengine.read.limits import Limits, limits_for
 from riskengine.read.shape import validate_model
 from riskengine.read.source import SourceMap, YamlPath, dotted, parse_document, read_document
 
 __all__ = ["load_proposal", "parse_proposal", "proposal_from_data", "proposal_warnings", "read_proposal"]
-
-
-# The most problems one proposal reports: enough to fix in one pass, never megabytes of them.
-MAX_PROBLEMS = 100
 
 
 def load_proposal(path: Path | str, limits: Limits | None = None) -> Proposal:
@@ -55,20 +51,11 @@ def _validated(data: Any, source: SourceMap) -> Proposal:
         )
     model, problems = validate_model(Proposal, data, source)
     if model is None:
-        raise InputError(_at_most(problems, source))
+        raise InputError(at_most(problems, Location(source.path)))
     problems = _cross_checks(model, source)
     if problems:
-        raise InputError(_at_most(problems, source))
+        raise InputError(at_most(problems, Location(source.path)))
     return model
-
-
-def _at_most(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
-    """The first :data:`MAX_PROBLEMS` problems (in file order), and a note of how many more."""
-    if len(problems) <= MAX_PROBLEMS:
-        return problems
-    kept = sorted(problems)[:MAX_PROBLEMS]
-    message = f"{len(problems) - MAX_PROBLEMS:,} more problems are not shown; fix these first"
-    return [*kept, Diagnostic(Location(source.path), "more-problems", "", message)]
 
 
 def _cross_checks(p: Proposal, source: SourceMap) -> list[Diagnostic]:

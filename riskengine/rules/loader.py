@@ -26,7 +26,7 @@ from pathlib import Path
 from riskengine.documents.evaluation import DisabledRule, RulesetRef
 from riskengine.documents.ruleset import SOURCES_FILE, Citation, Rule, Ruleset, Source, SourceLibrary
 from riskengine.documents.vocab import NETWORK_KINDS
-from riskengine.errors import Diagnostic, InputError, Location, RulesetError, Severity, closest
+from riskengine.errors import Diagnostic, InputError, Location, RulesetError, Severity, at_most, closest
 from riskengine.read import cache
 from riskengine.read.shape import validate_model
 from riskengine.read.source import Document, SourceMap, YamlPath, dotted, read_document
@@ -194,7 +194,8 @@ def load_rulebook(directories: Sequence[Path | str]) -> RuleBook:
     problems.extend(_check_unique_rulesets(loaded))
     book = _semantics(loaded, problems)
     if any(p.severity is Severity.ERROR for p in problems):
-        raise RulesetError(problems)
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        raise RulesetError(at_most(errors, Location(", ".join(map(str, directories)))))
     return replace(book, warnings=tuple(problems)) if problems else book
 
 
