@@ -57,6 +57,9 @@ class SourceMap:
     keys: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
     text: str | None = field(default=None, compare=False, repr=False)
     json: bool = field(default=False, compare=False, repr=False)  # ``text`` is JSON, not YAML
+    # sub()'s index: per prefix length, the positions grouped by their prefix (built once the
+    # map is complete, on the first sub() of that length)
+    _groups: dict[int, tuple[_Grouped, _Grouped]] = field(default_factory=dict, compare=False, repr=False)
 
     def _ensure(self) -> None:
         if self.text is not None and not self.values:
@@ -67,11 +70,17 @@ class SourceMap:
             self.keys.update(located.keys)
 
     def sub(self, prefix: YamlPath) -> SourceMap:
-        """The map of the part of the file under ``prefix``, with paths relative to it."""
+        """The map of the part of the file under ``prefix``, with paths relative to it.
+
+        The positions are grouped by prefix once per prefix length, so taking the maps of many
+        parts (a rule test file's cases) costs the size of each part, not of the file each time.
+        """
         self._ensure()
         n = len(prefix)
-        values = {k[n:]: v for k, v in self.values.items() if k[:n] == prefix}
-        keys = {k[n:]: v for k, v in self.keys.items() if k[:n] == prefix}
+        groups = self._groups.get(n)
+        if groups is None:
+            groups = self._groups[n] = (_grouped(self.values, n), _grouped(self.keys, n))
+        values, keys = (dict(group.get(prefix, ())) for group in groups)
         return SourceMap(self.path, values, keys)
 
     def locate(self, loc: YamlPath, *, key: bool = False) -> Location:
@@ -86,6 +95,18 @@ class SourceMap:
                 if prefix in candidate:
                     return Location(self.path, *candidate[prefix])
         return Location(self.path)
+
+
+_Grouped = dict[YamlPath, list[tuple[YamlPath, tuple[int, int]]]]
+
+
+def _grouped(table: dict[YamlPath, tuple[int, int]], n: int) -> _Grouped:
+    """``table``'s entries at least ``n`` deep, by their first ``n`` parts, each relative to them."""
+    out: _Grouped = {}
+    for path, where in table.items():
+        if len(path) >= n:
+            out.setdefault(path[:n], []).append((path[n:], where))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

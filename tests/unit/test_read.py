@@ -86,3 +86,21 @@ class TestReading:
             proposal_from_data(proposal(proposal={"activity": "parkrun", "titel": "x"}))
         (d,) = caught.value.diagnostics
         assert (d.code, d.field, d.hint) == ("unknown-field", "proposal.titel", "did you mean 'title'?")
+
+
+def test_a_part_of_a_source_map_holds_exactly_the_positions_under_its_prefix() -> None:
+    """sub() by its grouped index gives what filtering every position by the prefix gives, for
+    every prefix of up to three parts in a shipped rule test file (many cases, as the rule
+    tests take them)."""
+    shipped = Path(__file__).resolve().parents[2] / "rulesets" / "packs"
+    path = sorted(shipped.glob("*.test.yaml"))[0]
+    source = read_document(path).source
+    source.locate(())  # positions are read on first use
+    prefixes = {p[:n] for p in source.values for n in (1, 2, 3) if len(p) >= n}
+    assert len(prefixes) > 20
+    for prefix in sorted(prefixes, key=str):
+        n = len(prefix)
+        part = source.sub(prefix)
+        assert part.values == {k[n:]: v for k, v in source.values.items() if k[:n] == prefix}, prefix
+        assert part.keys == {k[n:]: v for k, v in source.keys.items() if k[:n] == prefix}, prefix
+    assert source.sub(("no", "such", "part")).values == {}
