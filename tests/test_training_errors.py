@@ -157,3 +157,14 @@ def test_consent_scope_must_cover_how_a_reveal_is_told() -> None:
     assert "outside-consent" in _codes(data)
     data["consent"]["scope"] = ["live_with_storyteller", "text_without_storyteller"]  # type: ignore[index]
     assert "outside-consent" not in _codes(data)
+
+
+def test_a_hostile_scenario_is_refused_within_the_limits(tmp_path: Path) -> None:
+    """A scenario is read within the same limits as a ruleset: a billion-laughs alias bomb is one
+    located too-large error, at once, not minutes of expansion."""
+    bomb = tmp_path / "bomb.scenario.yaml"
+    lines = ["x0: &x0 [lol]"] + [f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]" for i in range(1, 10)]
+    bomb.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, _, err = _lint(str(bomb))
+    assert code == 2, err
+    assert f"{bomb}:" in err and "error[too-large]" in err and "alias" in err, err

@@ -23,7 +23,7 @@ from typing import Any
 
 from riskengine import Diagnostic, RiskEngineError, Severity
 
-from ._core import SourceMap, YamlPath, dotted, flesch_reading_ease, read_uncached
+from ._core import SourceMap, YamlPath, dotted, flesch_reading_ease, read_document
 from .load import LoadedScenario, build
 from .model import SENSITIVE_TOPICS, Scenario
 from .names import SEED_PEOPLE
@@ -50,7 +50,7 @@ def lint(
     """Every error and warning for one scenario file, sorted by place; consent is judged as of ``as_of``
     (the command line passes today: nothing else in riskengine reads the clock)."""
     try:
-        document = read_uncached(path)
+        document = read_document(path)
     except RiskEngineError as exc:
         return list(exc.diagnostics)
     return lint_data(

@@ -26,7 +26,7 @@ from riskengine import (
     proposal_from_data,
 )
 
-from ._core import SourceMap, YamlPath, did_you_mean, dotted, parse_uncached, read_uncached, validate_model
+from ._core import SourceMap, YamlPath, did_you_mean, dotted, parse_document, read_document, validate_model
 from .model import DecisionPoint, Option, Scenario, Stage
 from .patch import Layer, Merged, apply_patch
 
@@ -107,13 +107,13 @@ class LoadedScenario:
 
 def load_scenario(path: Path | str) -> LoadedScenario:
     """Read and validate a scenario file; raise :class:`InputError` with every problem located."""
-    document = read_uncached(path)
+    document = read_document(path)
     return scenario_from_data(document.data, document.source, base_dir=Path(path).parent)
 
 
 def parse_scenario(text: str, name: str = "<scenario>", *, base_dir: Path | None = None) -> LoadedScenario:
     """Validate a scenario given as YAML text."""
-    document = parse_uncached(text, name)
+    document = parse_document(text, name)
     return scenario_from_data(document.data, document.source, base_dir=base_dir or Path.cwd())
 
 
@@ -250,7 +250,7 @@ def _base(
             message = f"no proposal file '{s.proposal_file}' (looked for {shown.as_posix()})"
             return None, [Diagnostic(source.locate(where), "missing-file", dotted(where), message)]
         try:
-            document = read_uncached(target)
+            document = read_document(target)
             proposal = proposal_from_data(document.data, document.source)
         except RiskEngineError as exc:
             return None, list(exc.diagnostics)
