@@ -15,7 +15,10 @@ issue values ``rarely_in_contact`` and ``not_known``, ``prompts_set_aside``, ``b
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,7 +60,7 @@ PrincipleStatus = Literal["evident", "partly_evident", "not_yet_evident"]
 
 
 _O = TypeVar("_O", bound="_Out")
-_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_Plain = Callable[[Any], Any]
 # BaseModel's own slots, set through their descriptors: frozen models refuse plain assignment,
 # and this is more than twice as fast as object.__setattr__ by name.
 _SLOTS = BaseModel.__dict__
@@ -65,18 +68,80 @@ _set_dict = _SLOTS["__dict__"].__set__
 _set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
 _set_extra = _SLOTS["__pydantic_extra__"].__set__
 _set_private = _SLOTS["__pydantic_private__"].__set__
+_new = object.__new__  # BaseModel has no __new__ of its own
+_fields_of = attrgetter("__dict__")  # a model without aliases or nested models, as orjson writes it
 
 
-def _defaults(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
-    """Each field's default, read once per class (output defaults are immutable: tuples, None)."""
-    found = _DEFAULTS.get(cls)
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What :meth:`_Out.build` and :func:`dumps` need to know of one output class, found once."""
+
+    names: tuple[str, ...]  # the fields, in declaration order
+    defaults: dict[str, Any]  # each optional field's default (output defaults are immutable: tuples, None)
+    plain: _Plain  # a model of the class as orjson writes it natively, nested models too
+
+    def complete(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` in declaration order with defaults filled in, as ``model_construct`` has them."""
+        return {
+            name: values[name] if name in values else self.defaults[name]
+            for name in self.names
+            if name in values or name in self.defaults
+        }
+
+
+_SHAPES: dict[type, _Shape] = {}
+
+
+def _shape(cls: type[BaseModel]) -> _Shape:
+    found = _SHAPES.get(cls)
     if found is None:
-        found = _DEFAULTS[cls] = tuple(
-            (name, info.get_default(call_default_factory=True))
-            for name, info in cls.model_fields.items()
-            if not info.is_required()
-        )
+        fields = cls.model_fields
+        defaults = {
+            n: f.get_default(call_default_factory=True) for n, f in fields.items() if not f.is_required()
+        }
+        found = _SHAPES[cls] = _Shape(tuple(fields), defaults, _plain_of(cls))
     return found
+
+
+def _plain_of(cls: type[BaseModel]) -> _Plain:
+    """The function that gives a model of ``cls`` as plain dicts and lists, keys by alias.
+
+    A model's ``__dict__`` holds its fields in declaration order (pydantic's construction and
+    validation make it so, and :meth:`_Out.build` does), the order pydantic writes them. Nested
+    models are converted here too, so orjson calls :func:`_plain` for none of them: calling
+    back into Python once per model cost more than writing the whole document.
+    """
+    pairs = tuple((name, info.alias or name) for name, info in cls.model_fields.items())
+    nested: list[tuple[str, str, _Plain, bool]] = []  # (field, JSON key, its converter, a tuple of models)
+    for (name, key), info in zip(pairs, cls.model_fields.values(), strict=True):
+        if (found := _nested(info.annotation)) is not None:
+            nested.append((name, key, _shape(found[0]).plain, found[1]))
+    keys = tuple(key for _, key in pairs)
+    renamed = keys != tuple(cls.model_fields)
+    if not nested and not renamed:
+        return _fields_of
+
+    def plain(model: Any) -> dict[str, Any]:
+        values: dict[str, Any] = model.__dict__
+        out = dict(zip(keys, values.values(), strict=True)) if renamed else values.copy()
+        for name, key, convert, many in nested:
+            value = values[name]
+            out[key] = list(map(convert, value)) if many else convert(value)
+        return out
+
+    return plain
+
+
+def _nested(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """The output class a field holds (``M``), or a tuple of (``tuple[M, ...]``), and which."""
+    if isinstance(annotation, type) and issubclass(annotation, _Out):
+        return annotation, False
+    args = get_args(annotation)
+    if get_origin(annotation) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        inner = args[0]
+        if isinstance(inner, type) and issubclass(inner, _Out):
+            return inner, True
+    return None
 
 
 class _Out(BaseModel):
@@ -86,14 +151,22 @@ class _Out(BaseModel):
     def build(cls: type[_O], **values: Any) -> _O:
         """Construct from values already known to be valid: assembly's hot path, no validation.
 
-        Does what ``model_construct`` does for a complete set of field values (defaults
-        are filled in), at a fraction of its cost; tests pin it to ``model_construct``.
+        Does what ``model_construct`` does for a complete set of field values (defaults are
+        filled in, the fields kept in declaration order), at a fraction of its cost; tests
+        pin it to ``model_construct``.
         """
-        defaults = _DEFAULTS.get(cls)  # looked up here: this runs for every output item
-        for name, default in _defaults(cls) if defaults is None else defaults:
-            if name not in values:
-                values[name] = default
-        obj = cls.__new__(cls)
+        shape = _SHAPES.get(cls) or _shape(cls)  # looked up here: this runs for every output item
+        if tuple(values) != shape.names:
+            values = shape.complete(values)
+        return cls.from_fields(values)
+
+    @classmethod
+    def from_fields(cls: type[_O], values: dict[str, Any]) -> _O:
+        """:meth:`build` for a caller that gives every field, in declaration order, in a dict it gives up.
+
+        The model keeps ``values`` as its own: the caller must not change it afterwards.
+        """
+        obj = _new(cls)
         _set_dict(obj, values)
         _set_fields_set(obj, set(values))
         _set_extra(obj, None)
@@ -101,32 +174,14 @@ class _Out(BaseModel):
         return obj
 
 
-# Per output class: its field names in declaration order (None if any field has an alias), and
-# each field's name with its JSON key.
-_KEYS: dict[type, tuple[tuple[str, ...] | None, tuple[tuple[str, str], ...]]] = {}
-
-
-def _keys(cls: type[BaseModel]) -> tuple[tuple[str, ...] | None, tuple[tuple[str, str], ...]]:
-    found = _KEYS.get(cls)
-    if found is None:
-        pairs = tuple((name, info.alias or name) for name, info in cls.model_fields.items())
-        plain = all(name == key for name, key in pairs)
-        found = _KEYS[cls] = (tuple(name for name, _ in pairs) if plain else None, pairs)
-    return found
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    """orjson's hook for an output model: its fields by alias, in declaration order (as pydantic)."""
-    found = _KEYS.get(type(obj))  # a dict look-up, not isinstance: pydantic's metaclass makes that slow
+def _plain(obj: Any) -> Any:
+    """orjson's hook for an output model that :func:`dumps` did not convert (as pydantic writes it)."""
+    found = _SHAPES.get(type(obj))  # a dict look-up, not isinstance: pydantic's metaclass makes that slow
     if found is None:
         if not isinstance(obj, _Out):
             raise TypeError(type(obj).__name__)
-        found = _keys(type(obj))
-    names, pairs = found
-    values: dict[str, Any] = obj.__dict__
-    if names is not None and tuple(values) == names:  # most models: the fields as they are
-        return values
-    return {key: values[name] for name, key in pairs}
+        found = _shape(type(obj))
+    return found.plain(obj)
 
 
 def dumps(model: _Out, *, indent: bool) -> str:
@@ -135,11 +190,13 @@ def dumps(model: _Out, *, indent: bool) -> str:
     orjson writes what pydantic's serialiser writes for these models (both print floats the
     shortest way that reads back exactly, neither escapes non-ASCII or "/", the same short
     escapes); a test compares the two on every golden and on generated values. What orjson
-    cannot write (an integer beyond 64 bits) falls back to pydantic.
+    cannot write (an integer beyond 64 bits), or a model holding what its fields do not
+    declare, falls back to pydantic.
     """
     try:
-        return orjson.dumps(model, default=_plain, option=orjson.OPT_INDENT_2 if indent else 0).decode()
-    except (orjson.JSONEncodeError, TypeError):
+        plain = _plain(model)
+        return orjson.dumps(plain, default=_plain, option=orjson.OPT_INDENT_2 if indent else 0).decode()
+    except (orjson.JSONEncodeError, TypeError, AttributeError, KeyError):
         return model.model_dump_json(by_alias=True, indent=2 if indent else None)
 
 

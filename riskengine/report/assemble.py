@@ -37,7 +37,7 @@ from riskengine.rules.fields import CASE_SCOPES, fact_key
 from riskengine.rules.ir import Firing
 from riskengine.rules.loader import LoadedRule, RuleBook
 from riskengine.rules.templates import Template
-from riskengine.run.facts import FactSet
+from riskengine.run.facts import Fact, FactSet
 from riskengine.version import __version__
 
 __all__ = ["RuleOutputs", "assemble"]
@@ -62,7 +62,9 @@ class _Knowledge:
 class _Static:
     """What a rule adds that does not depend on the proposal, built once per engine."""
 
+    index: int  # its position in ``book.rules``, as firings name it
     rule_id: str
+    trace_order: int  # its id's place among all rule ids (ids are global), to sort the trace by
     ruleset: str
     then: Then
     source: SourceRef
@@ -77,6 +79,7 @@ class _Static:
     ruleset_id: str
     applies: bool  # its ``then`` adds something besides a prompt (see _apply)
     says_because: bool  # what it adds quotes its filled-in ``because`` text
+    living: tuple[bool, str] | None  # (everyday, note): its judgement of the activity, if it makes one
 
 
 class RuleOutputs:
@@ -84,11 +87,15 @@ class RuleOutputs:
 
     def __init__(self, book: RuleBook) -> None:
         order = {r.path: i for i, r in enumerate(book.rulesets)}
-        self.rules = tuple(_static(loaded, order[loaded.ruleset.path]) for loaded in book.rules)
+        ids = {rule_id: i for i, rule_id in enumerate(sorted(loaded.rule.id for loaded in book.rules))}
+        self.rules = tuple(
+            _static(loaded, index, order[loaded.ruleset.path], ids[loaded.rule.id])
+            for index, loaded in enumerate(book.rules)
+        )
         self.provenance_rulesets = tuple(r.provenance() for r in book.rulesets)
 
 
-def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
+def _static(loaded: LoadedRule, index: int, ruleset_order: int, trace_order: int) -> _Static:
     rule = loaded.rule
     source = _source_ref(loaded.sources[0])
     prompt = prompt_texts = None
@@ -106,8 +113,11 @@ def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
     for name in loaded.used_fields:
         scope, _, field_name = name.partition(".")
         used.append((name, scope in CASE_SCOPES, fact_key(scope, field_name)))
+    living = rule.then.living_your_life
     return _Static(
+        index,
         rule.id,
+        trace_order,
         loaded.ruleset.ref,
         rule.then,
         source,
@@ -122,6 +132,7 @@ def _static(loaded: LoadedRule, ruleset_order: int) -> _Static:
         loaded.ruleset.model.id,
         _applies(rule.then),
         bool(rule.then.supports or rule.then.gap or rule.then.tension or rule.then.knowledge),
+        None if living is None else (living.everyday, living.note),
     )
 
 
@@ -156,7 +167,6 @@ class _Acc:
     mitigations: dict[str, MitigationItem] = field(default_factory=dict)
     knowledge: dict[str, tuple[_Knowledge, list[str]]] = field(default_factory=dict)
     benefits: list[str] = field(default_factory=list)
-    trace: list[tuple[tuple[str, str], TraceEntry]] = field(default_factory=list)  # ((rule, item), entry)
 
 
 def assemble(
@@ -179,16 +189,12 @@ def assemble(
     outputs = outputs or RuleOutputs(book)
     acc = _Acc()
     case = facts.case
-    living = _living(
-        [(lyl.everyday, lyl.note) for i, _ in firings if (lyl := outputs.rules[i].then.living_your_life)]
-    )
-    behind = _said_once(outputs, firings, f"packs.{proposal.proposal.activity}", living.everyday)
-    rules, trace, everyday = outputs.rules, acc.trace, living.everyday
-    for rule_index, item_id in firings:
-        static = rules[rule_index]
-        item = facts.find(item_id) if item_id else None
-        trace.append(_trace(static, case, item))
-        if rule_index in behind:
+    fired, trace, judged, topical = _fired(outputs, facts, firings)
+    living = _living(judged)
+    everyday = living.everyday
+    behind = _said_once(topical, f"packs.{proposal.proposal.activity}", everyday)
+    for static, item in fired:
+        if static.index in behind:
             continue  # its point is made by the best-placed rule of its topic
         if static.applies:  # most rules only ask: nothing to add, no text to fill
             because = static.because.fill(case, item) if static.says_because else ""
@@ -242,21 +248,48 @@ def assemble(
         benefits=_benefits(proposal, acc.benefits),
         safety_net=safety_net,
         review=review,
-        trace=tuple(entry for _, entry in sorted(acc.trace, key=itemgetter(0))),
+        trace=trace,
     )
 
 
-def _trace(
-    static: _Static, case: dict[str, Any], item: dict[str, Any] | None
-) -> tuple[tuple[str, str], TraceEntry]:
-    """The trace entry of one firing, with its sort key (item ids are canonical)."""
+def _fired(
+    outputs: RuleOutputs, facts: FactSet, firings: Sequence[Firing]
+) -> tuple[list[tuple[_Static, Fact | None]], tuple[TraceEntry, ...], list[tuple[bool, str]], list[_Static]]:
+    """One pass over what fired: each firing's rule and item, the trace, and what the rest needs.
+
+    Gives the firings as (rule's static outputs, matched item or None), the trace in rule id
+    then item id order, the rules' judgements of the activity (``living_your_life``) and the
+    rules with a topic.
+    """
+    rules, case, find = outputs.rules, facts.case, facts.find
+    fired: list[tuple[_Static, Fact | None]] = []
+    trace: list[tuple[tuple[int, str], TraceEntry]] = []
+    judged: list[tuple[bool, str]] = []
+    topical: list[_Static] = []
+    for rule_index, item_id in firings:
+        static = rules[rule_index]
+        item = find(item_id) if item_id else None  # an item's id is its fact's id, canonical
+        fired.append((static, item))
+        trace.append(((static.trace_order, item_id or ""), _trace(static, case, item)))
+        if static.living is not None:
+            judged.append(static.living)
+        if static.topic is not None:
+            topical.append(static)
+    trace.sort(key=_KEY)
+    return fired, tuple(map(_ENTRY, trace)), judged, topical
+
+
+_KEY, _ENTRY = itemgetter(0), itemgetter(1)
+
+
+def _trace(static: _Static, case: Fact, item: Fact | None) -> TraceEntry:
+    """The trace entry of one firing: the rule, and the value of each field it tests."""
     fact = item or _NO_ITEM
     matched = {}
     for name, is_case, key in static.used:
         value = (case if is_case else fact).get(key)
         matched[name] = _NOT_RECORDED if value is None else value
-    entry = TraceEntry.build(rule=static.rule_id, ruleset=static.ruleset, because=matched)
-    return (static.rule_id, item["id"] if item else ""), entry
+    return TraceEntry.from_fields({"rule": static.rule_id, "ruleset": static.ruleset, "because": matched})
 
 
 _NO_ITEM: dict[str, Any] = {}
@@ -306,21 +339,21 @@ def _apply(acc: _Acc, static: _Static, because: str, proposal: Proposal, everyda
         acc.benefits.append(then.benefit.text)
 
 
-def _said_once(outputs: RuleOutputs, firings: Sequence[Firing], pack: str, everyday: bool) -> dict[int, int]:
+def _said_once(topical: Sequence[_Static], pack: str, everyday: bool) -> dict[int, int]:
     """Rules that stand behind another of their topic: ``{rule index: the kept rule's index}``.
 
-    Of the fired rules sharing a ``topic``, the best-placed one is kept: one that is asked
-    (not set aside for an everyday activity), then one with a legal must (it leads the
-    brief), then one from the activity's own pack, then one with a prompt, then the first
-    in conversation order (stage, ruleset load order, rule position).
+    Of the fired rules sharing a ``topic`` (``topical``, in firing order), the best-placed one
+    is kept: one that is asked (not set aside for an everyday activity), then one with a legal
+    must (it leads the brief), then one from the activity's own pack, then one with a prompt,
+    then the first in conversation order (stage, ruleset load order, rule position).
     """
     best: dict[str, tuple[tuple[bool, bool, bool, bool, tuple[int, tuple[int, int]]], int]] = {}
     fired: dict[int, str] = {}
-    for rule_index, _ in firings:
-        static = outputs.rules[rule_index]
-        if static.topic is None or rule_index in fired:
+    for static in topical:
+        rule_index, topic = static.index, cast("str", static.topic)
+        if rule_index in fired:
             continue
-        fired[rule_index] = static.topic
+        fired[rule_index] = topic
         must = static.knowledge is not None and static.knowledge.out.weight == "must"
         key = (
             everyday and static.set_aside,  # asked, not set aside
@@ -329,9 +362,9 @@ def _said_once(outputs: RuleOutputs, firings: Sequence[Firing], pack: str, every
             static.prompt is None,  # a question to ask
             static.prompt_order,  # first in conversation order
         )
-        found = best.get(static.topic)
+        found = best.get(topic)
         if found is None or key < found[0]:
-            best[static.topic] = (key, rule_index)
+            best[topic] = (key, rule_index)
     return {i: best[t][1] for i, t in fired.items() if best[t][1] != i}
 
 
@@ -350,7 +383,7 @@ def _stand_behind(acc: _Acc, outputs: RuleOutputs, behind: dict[int, int]) -> No
         order, prompt, aside = acc.prompts[kept.id]
         principles, tensions = (dropped.principles, dropped.tensions) if dropped else ((), ())
         merged = Prompt.build(**{
-            **dict(prompt),
+            **prompt.__dict__,
             "principles": tuple(dict.fromkeys((*prompt.principles, *principles))),
             "tensions": tuple(dict.fromkeys((*prompt.tensions, *tensions))),
             "stands_for": tuple(sorted({*prompt.stands_for, *ids} - {kept.id})),
@@ -365,7 +398,7 @@ def _filled(prompt: Prompt, texts: tuple[Template, Template] | None, case: dict[
     if texts is None:
         return prompt
     to_practitioner, to_person = (t.fill(case, None) for t in texts)
-    return Prompt.build(**{**dict(prompt), "to_practitioner": to_practitioner, "to_person": to_person})
+    return Prompt.build(**{**prompt.__dict__, "to_practitioner": to_practitioner, "to_person": to_person})
 
 
 def _source_ref(source: Source) -> SourceRef:
