@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import riskengine
 from riskengine import (
@@ -21,7 +23,9 @@ from riskengine import (
     proposal_from_data,
 )
 from riskengine.read import proposal_files
-from riskengine.read.source import parse_document
+from riskengine.read.bounds import check_data
+from riskengine.read.limits import Limits
+from riskengine.read.source import SourceMap, parse_document
 
 HEAD = "schema_version: 1\nid: edge\njurisdiction: england\nas_of: 2026-11-22\n"
 BASE = HEAD + "proposal:\n  activity: parkrun\n"
@@ -281,3 +285,61 @@ def test_every_yaml_file_in_the_repository_reads_as_pyyaml_reads_it() -> None:
         assert parse_document(text, str(path), RULESET_LIMITS).data == want, path
         checked += 1
     assert checked > 150
+
+
+# --- the JSON fast path of the limits check ------------------------------------------------
+
+_TIGHT = PROPOSAL_LIMITS.replace(
+    nodes=60, depth=4, list_items=5, mapping_keys=4, string_chars=12, key_chars=6
+)
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**64), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=16),
+    lambda inner: st.lists(inner, max_size=7) | st.dictionaries(st.text(max_size=9), inner, max_size=6),
+    max_leaves=40,
+)
+
+
+def _verdict(data: Any, limits: Limits, json_text: str | None) -> tuple[str, str] | None:
+    try:
+        check_data(data, limits, SourceMap("x.json").locate, json_text=json_text)
+    except InputError as exc:
+        return exc.diagnostics[0].code, exc.diagnostics[0].field
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES, st.booleans(), st.booleans())
+def test_the_json_fast_path_refuses_exactly_what_the_full_walk_refuses(
+    data: Any, spaced: bool, tight: bool
+) -> None:
+    """Given the JSON text the data came from (compact as NDJSON writers give it, or spaced and
+    with non-ASCII written out), the limits check takes cheap tests of the text and a walk over
+    the lists and mappings alone; whatever it passes the value-by-value walk passes too, and
+    what it cannot clear is walked in full: the same verdict, the same first problem."""
+    limits = _TIGHT if tight else PROPOSAL_LIMITS
+    text = json.dumps(data, ensure_ascii=False, separators=(", ", ": ") if spaced else (",", ":"))
+    assert _verdict(data, limits, text) == _verdict(data, limits, None)
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"a": [[[[[1]]]]]}, "too-large"),  # depth
+        ({"a": list(range(6))}, "too-large"),  # entries in a list
+        ({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, "too-large"),  # fields in a mapping
+        ({"abcdefg": 1}, "too-large"),  # a field name's length
+        ({"a": "x" * 13}, "too-large"),  # a value's length
+        ({"a": 2**63}, "out-of-range"),  # a whole number beyond 64 bits
+        ({"a": "\x00"}, "bad-text"),  # a character no file may hold (escaped in the JSON)
+        ({"a": "\ud800"}, "bad-text"),  # a lone surrogate (escaped in the JSON)
+        ({"a": list(range(5)), "b": list(range(5)), "c": list(range(5))}, "too-large"),  # values
+    ],
+)
+def test_the_json_fast_path_refuses_each_limit_at_its_edge(data: Any, code: str) -> None:
+    text = json.dumps(data, separators=(",", ":"))
+    found = _verdict(data, _TIGHT.replace(nodes=16), text)
+    assert found is not None and found[0] == code, found

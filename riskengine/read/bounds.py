@@ -328,8 +328,16 @@ class BigNumber:
     digits: int
 
 
-def check_data(data: Any, limits: Limits, locate: Locate) -> None:
-    """The limits over plain data, iteratively: stop at the first thing over one."""
+def check_data(data: Any, limits: Limits, locate: Locate, *, json_text: str | None = None) -> None:
+    """The limits over plain data, iteratively: stop at the first thing over one.
+
+    ``json_text`` is the JSON text ``data`` was parsed from, if it was: then cheap tests of the
+    text and a walk over the lists and mappings alone (:func:`_surely_within`) settle the usual
+    record, and only one they cannot clear is walked value by value (which finds and locates
+    what is over a limit).
+    """
+    if json_text is not None and _surely_within(data, json_text, limits):
+        return
     stack: list[tuple[Any, Path]] = [(data, ())]
     nodes = 0
     while stack:
@@ -348,6 +356,47 @@ def check_data(data: Any, limits: Limits, locate: Locate) -> None:
             if len(path) + 1 > limits.depth:
                 raise _too_deep(locate(path), path, limits)
             stack.extend(_children(value, path, limits, locate))
+
+
+def _surely_within(data: Any, text: str, limits: Limits) -> bool:
+    """Whether ``data``, parsed from the JSON ``text``, is within every limit by tests that never
+    pass what the full walk would refuse (False only means: walk it all).
+
+    With no backslash in the text, every string and key is a piece of the text as written, so
+    the text's own check covers their characters, and a string is no longer than the longest run
+    of characters between two quotes. Every value starts at a character of its own, so there are
+    no more values than characters; a whole number outside 64 bits has at least 19 digits. What
+    is left is the shape: nesting, entries per list, fields per mapping and field names' lengths.
+    """
+    if (
+        "\\" in text
+        or len(text) > limits.nodes
+        or type(data) not in (dict, list)
+        or first_bad(text) is not None
+    ):
+        return False
+    if limits.kind == "proposal" and _LONG_DIGITS.search(text) is not None:
+        return False
+    if len(text) > limits.string_chars + 2 and re.search(f'[^"]{{{limits.string_chars + 1}}}', text):
+        return False
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limits.depth:
+            return False
+        if type(value) is dict:
+            if len(value) > limits.mapping_keys or (value and max(map(len, value)) > limits.key_chars):
+                return False
+            value = value.values()
+        elif len(value) > limits.list_items:
+            return False
+        for child in value:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return True
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 def _children(value: Any, path: Path, limits: Limits, locate: Locate) -> list[tuple[Any, Path]]:

@@ -39,7 +39,8 @@ def parse_proposal(text: str, name: str = "<proposal>", limits: Limits | None = 
 def proposal_from_data(data: Any, source: SourceMap | None = None, limits: Limits | None = None) -> Proposal:
     """Validate plain data as a proposal, within ``limits``; raise :class:`InputError` with every problem."""
     source = source or SourceMap("<proposal>")
-    check_data(data, limits or limits_for("proposal"), source.locate)
+    json_text = source.text if source.json else None  # data read from this JSON text
+    check_data(data, limits or limits_for("proposal"), source.locate, json_text=json_text)
     return _validated(data, source)
 
 

@@ -370,7 +370,7 @@ def _parse_json(text: str, path: str, limits: Limits) -> Document:
         hint = "write a finite number"
         raise InputError([Diagnostic(location, "json-syntax", "", f"{exc} is not JSON", hint=hint)]) from None
     source = SourceMap(path, text=text, json=True)
-    check_data(data, limits, source.locate)
+    check_data(data, limits, source.locate, json_text=text)
     return Document(data, source, text)
 
 
