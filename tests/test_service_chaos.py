@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -61,6 +62,47 @@ def test_a_worker_killed_mid_request_gives_503_and_the_next_request_is_served(tm
             server.url + "/v1/evaluations", content=PARKRUN.read_bytes(), headers=YAML, timeout=30
         )
         assert served.status_code == 200 and served.content == expected
+
+
+def test_a_worker_killed_mid_batch_gives_error_lines_for_its_chunk_and_the_rest_go_on(tmp_path: Path) -> None:
+    """SIGKILL the worker holding a batch chunk: each line of that chunk gets a worker-lost error
+    line (never a partial or wrong answer), the lines after it are evaluated by the replacement,
+    in order, and the next batch is served whole."""
+    import yaml
+
+    data = yaml.safe_load(PARKRUN.read_text(encoding="utf-8"))
+    line = json.dumps(data, default=str).encode() + b"\n"
+    expected = b'"evaluation":' + json.dumps(json.loads(cli_json()), separators=(",", ":")).encode()[:200]
+    env = {"RISKENGINE_SERVICE_TEST_DELAY": "1.5"}  # each chunk waits first, so it can be caught busy
+    ndjson = {"content-type": "application/x-ndjson"}
+    with running(tmp_path, {"workers": 1, "timeout_seconds": 20}, env=env) as server:
+        [victim] = server.worker_pids()
+        answers: list[httpx.Response] = []
+
+        def chunks() -> Iterator[bytes]:
+            yield line * 3
+            time.sleep(1.2)  # these three are inside the worker now; the kill comes before the rest
+            yield line * 2
+
+        def send() -> None:
+            answers.append(httpx.post(server.url + "/v1/evaluations:batch", content=chunks(), headers=ndjson,
+                                      timeout=60))  # fmt: skip
+
+        thread = threading.Thread(target=send)
+        thread.start()
+        time.sleep(0.7)
+        assert httpx.get(server.url + "/readyz").json()["busy"] == 1
+        os.kill(victim, signal.SIGKILL)
+        thread.join(60)
+        [answer] = answers
+        assert answer.status_code == 200
+        out = answer.content.splitlines()
+        assert [json.loads(o)["input"] for o in out] == [f"request:{n}" for n in range(1, 6)]
+        assert all(json.loads(o)["errors"][0]["code"] == "worker-lost" for o in out[:3])
+        assert all(expected in o for o in out[3:])
+        assert wait_gone(victim)
+        again = httpx.post(server.url + "/v1/evaluations:batch", content=line * 2, headers=ndjson, timeout=60)
+        assert [expected in o for o in again.content.splitlines()] == [True, True]
 
 
 def test_an_evaluation_past_the_timeout_gets_503_and_its_worker_is_replaced(tmp_path: Path) -> None:

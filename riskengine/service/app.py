@@ -18,7 +18,7 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -32,11 +32,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import riskengine
 
 from . import models
+from ._batch import error_line
 from .auth import BearerTokens, CdsVerifier, load_tokens
 from .config import ServiceConfig
 from .decisionlog import DecisionLog, mask
 from .pool import Pool, PoolBusy, WorkerLost
 from .problems import PROBLEM_JSON, ProblemError, diagnostics_from, status_for
+from .protocol import PAYLOAD
 
 __all__ = ["SERVICE_ID", "StartupError", "create_app"]
 
@@ -45,7 +47,8 @@ ServiceId = Literal["riskengine-plan-review"]
 _JSON_TYPES = {"application/json"}
 _YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
 _NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
-_BATCH_CHUNK = 8
+_BATCH_CHUNK = 32  # lines per task for a worker (fewer when fewer have arrived)
+_BATCH_CHUNK_BYTES = 256 * 1024  # ... and no more than this much input in one task
 
 
 def _prefetch() -> dict[str, str]:
@@ -281,7 +284,7 @@ def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None
 class _Ndjson(Response):
     media_type = "application/x-ndjson"
 
-    def __init__(self, lines: AsyncIterator[str], headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, lines: AsyncIterator[bytes], headers: Mapping[str, str] | None = None) -> None:
         super().__init__(None, 200, dict(headers or {}), self.media_type)
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.lines = lines
@@ -289,8 +292,8 @@ class _Ndjson(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         try:
-            async for line in self.lines:
-                await send({"type": "http.response.body", "body": line.encode(), "more_body": True})
+            async for piece in self.lines:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
         except OSError:  # the client went away
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -576,104 +579,140 @@ def _rest_routes(app: FastAPI, state: State) -> None:
         return _json(status, 200 if status["ready"] else 503)
 
 
-async def _batch_lines(state: State, request: Request) -> AsyncIterator[str]:
-    """Read the body line by line, evaluate in chunks on the pool, yield results in order.
+async def _batch_lines(state: State, request: Request) -> AsyncIterator[bytes]:
+    """Read the body line by line, evaluate in chunks on the pool, yield the answers in order.
 
     The body is read by a task of its own, ahead of the answers, into memory (at most
     ``max_batch_bytes``): a client that sends its whole body before reading (most do) must not
-    be left waiting on a server that is waiting for it to read.
+    be left waiting on a server that is waiting for it to read. A chunk's answers come back
+    from its worker as one buffer and go out as one piece of the response, unread.
     """
-    pending: deque[Awaitable[list[str]]] = deque()
+    pending: deque[asyncio.Future[bytes]] = deque()
     in_flight = state.config.batch_in_flight
-    lines_in: asyncio.Queue[tuple[int, bytes | None, str | None] | None] = asyncio.Queue()
-    reader = asyncio.ensure_future(_read_ahead(request, state.config, lines_in))
-    chunk: list[tuple[int, str, bytes]] = []
-
-    def flush() -> None:
-        nonlocal chunk
-        if chunk:
-            pending.append(asyncio.ensure_future(_batch_chunk(state, chunk)))
-            chunk = []
-
+    lines = _Lines()
+    reader = asyncio.ensure_future(_read_ahead(request, state.config, lines))
     try:
-        while (item := await lines_in.get()) is not None:
-            number, text, raw, problem = _classify(item)
-            if text is None or raw is None:
-                flush()  # the lines before this one go first: answers stay in input order
-                pending.append(_done([_batch_error(number, problem[0], problem[1])]))
+        while (group := await lines.take(_BATCH_CHUNK, _BATCH_CHUNK_BYTES)) is not None:
+            if isinstance(group, bytes):
+                pending.append(_done(group))
             else:
-                chunk.append((number, text, raw))
-            if len(chunk) >= _BATCH_CHUNK or lines_in.empty():
-                flush()
-            while len(pending) >= in_flight:
-                for line in await pending.popleft():
-                    yield line
-        flush()
+                pending.append(asyncio.ensure_future(_batch_chunk(state, *group)))
+            while len(pending) >= in_flight or (pending and pending[0].done()):
+                yield await pending.popleft()
         while pending:
-            for line in await pending.popleft():
-                yield line
+            yield await pending.popleft()
     finally:
         reader.cancel()
         for task in pending:
-            if isinstance(task, asyncio.Future):
-                task.cancel()
+            task.cancel()
 
 
-def _classify(
-    item: tuple[int, bytes | None, str | None],
-) -> tuple[int, str | None, bytes | None, tuple[str, str]]:
-    """(line, text, raw bytes, (code, message)): text is None when the line cannot be evaluated."""
-    number, raw, problem = item
-    if raw is None:
-        return number, None, None, ("unreadable-line", problem or "")
-    try:
-        return number, raw.decode("utf-8"), raw, ("", "")
-    except UnicodeDecodeError:
-        return number, None, raw, ("bad-encoding", "the line is not UTF-8")
+_Group = tuple[list[int], list[int], bytes]  # request line numbers, their sizes, their bytes
 
 
-async def _read_ahead(
-    request: Request, config: ServiceConfig, out: asyncio.Queue[tuple[int, bytes | None, str | None] | None]
-) -> None:
-    """Put each non-blank line on ``out`` as it arrives; None at the end (or past the size limit)."""
+class _Lines:
+    """The body's lines as the read-ahead task finds them, taken by the answering side in chunks."""
+
+    def __init__(self) -> None:
+        self._items: deque[tuple[int, bytes | None, str]] = deque()  # (line, bytes, why unreadable)
+        self._more = asyncio.Event()
+        self._closed = False
+
+    def put(self, number: int, raw: bytes | None, problem: str = "") -> None:
+        """Line ``number``: its bytes, or None and why it cannot be read."""
+        self._items.append((number, raw, problem))
+        self._more.set()
+
+    def close(self) -> None:
+        """No more lines."""
+        self._closed = True
+        self._more.set()
+
+    async def take(self, most: int, most_bytes: int) -> _Group | bytes | None:
+        """The next lines to evaluate (at most ``most`` of them, or ``most_bytes``; fewer if no
+        more have come in yet), or the error line for an unreadable one; None after the last."""
+        while not self._items:
+            if self._closed:
+                return None
+            self._more.clear()
+            await self._more.wait()
+        number, raw, problem = self._items[0]
+        if raw is None:
+            self._items.popleft()
+            return error_line(number, "unreadable-line", problem)
+        numbers: list[int] = []
+        sizes: list[int] = []
+        parts: list[bytes] = []
+        total = 0
+        while self._items and len(numbers) < most and total < most_bytes:
+            number, raw, _ = self._items[0]
+            if raw is None:
+                break
+            self._items.popleft()
+            numbers.append(number)
+            sizes.append(len(raw))
+            parts.append(raw)
+            total += len(raw)
+        return numbers, sizes, b"".join(parts)
+
+
+async def _read_ahead(request: Request, config: ServiceConfig, out: _Lines) -> None:
+    """Put each non-blank line on ``out`` as it arrives; close it at the end (or past the size limit)."""
     total = 0
     try:
         async for number, raw in _split_lines(request, config.max_body_bytes):
             if raw is None:
-                out.put_nowait((number, None, f"the line is over {config.max_body_bytes} bytes"))
+                out.put(number, None, f"the line is over {config.max_body_bytes} bytes")
                 continue
             total += len(raw) + 1
             if total > config.max_batch_bytes:
                 message = (
                     f"the batch is over {config.max_batch_bytes} bytes: this line and the rest were not read"
                 )
-                out.put_nowait((number, None, message))
+                out.put(number, None, message)
                 return
             if raw.strip():
-                out.put_nowait((number, raw, None))
+                out.put(number, raw)
     except Exception as exc:  # the client went away mid-body, say
-        out.put_nowait((0, None, f"the body could not be read to the end: {type(exc).__name__}"))
+        out.put(0, None, f"the body could not be read to the end: {type(exc).__name__}")
     finally:
-        out.put_nowait(None)
+        out.close()
 
 
-async def _batch_chunk(state: State, chunk: list[tuple[int, str, bytes]]) -> list[str]:
-    """Evaluate a few lines on one worker; log each evaluated line (one group commit for all)."""
-    message = {"op": "batch", "source": "request", "lines": [[n, text] for n, text, _ in chunk]}
+async def _batch_chunk(state: State, numbers: list[int], sizes: list[int], lines: bytes) -> bytes:
+    """Evaluate a few lines on one worker: their answers, one after another."""
+    message = {"op": "batch", "numbers": numbers, "sizes": sizes, PAYLOAD: lines}
     try:
         reply = await state.pool.call(message)
     except WorkerLost as exc:
-        return [
-            _batch_error(n, "worker-lost", f"{exc.reason}; this line was not evaluated") for n, _, _ in chunk
-        ]
-    if not reply.get("ok"):
-        return [_batch_error(n, "internal", str(reply.get("detail"))) for n, _, _ in chunk]
-    lines: list[str] = reply["lines"]
+        return b"".join(
+            error_line(n, "worker-lost", f"{exc.reason}; this line was not evaluated") for n in numbers
+        )
+    index: list[list[Any]] = reply.get("lines") or []
+    out: bytes = reply.get(PAYLOAD, b"")
+    if not reply.get("ok") or len(index) != len(numbers) or sum(size for size, _ in index) != len(out):
+        detail = str(reply.get("detail") or "the worker's answer did not match the lines sent")
+        return b"".join(error_line(n, "internal", detail) for n in numbers)
     if state.log is None:  # nothing to record: no entry to build (a uuid and a hash of each answer)
-        return lines
-    evaluated = [
-        (n, raw, out) for (n, _, raw), out in zip(chunk, lines, strict=True) if '"evaluation":' in out[:300]
-    ]
+        return out
+    return await _logged(state, numbers, sizes, lines, index, out)
+
+
+async def _logged(
+    state: State, numbers: list[int], sizes: list[int], lines: bytes, index: list[list[Any]], out: bytes
+) -> bytes:
+    """Log each evaluated line of a chunk (one group commit for all); a line whose entry could not
+    be written is answered with an error line instead."""
+    view = memoryview(out)
+    evaluated: list[tuple[int, bytes, memoryview]] = []
+    answers: list[tuple[int, memoryview]] = []
+    at_in = at_out = 0
+    for n, size, (length, is_evaluation) in zip(numbers, sizes, index, strict=True):
+        answer = view[at_out : at_out + length]
+        answers.append((n, answer))
+        if is_evaluation:
+            evaluated.append((n, lines[at_in : at_in + size], answer))
+        at_in, at_out = at_in + size, at_out + length
     entries = [
         state.record(
             {
@@ -683,60 +722,49 @@ async def _batch_chunk(state: State, chunk: list[tuple[int, str, bytes]]) -> lis
                 "hook_instance": None,
                 "line": n,
                 **state.set_fields(),
-                "output_sha256": hashlib.sha256(out.encode()).hexdigest(),
+                "output_sha256": hashlib.sha256(answer).hexdigest(),
             },
             raw,
         )
-        for n, raw, out in evaluated
+        for n, raw, answer in evaluated
     ]
     results = await asyncio.gather(*entries, return_exceptions=True)
     failed = {
         n for (n, _, _), result in zip(evaluated, results, strict=True) if isinstance(result, BaseException)
     }
-    return [
-        _batch_error(
-            n, "decision-log-unavailable", "the decision could not be recorded, so no answer is given"
-        )
-        if n in failed
-        else out
-        for (n, _, _), out in zip(chunk, lines, strict=True)
-    ]
+    if not failed:
+        return out
+    message = "the decision could not be recorded, so no answer is given"
+    return b"".join(
+        error_line(n, "decision-log-unavailable", message) if n in failed else answer for n, answer in answers
+    )
 
 
-def _done(lines: list[str]) -> asyncio.Future[list[str]]:
-    future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+def _done(lines: bytes) -> asyncio.Future[bytes]:
+    future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
     future.set_result(lines)
     return future
-
-
-def _batch_error(line: int, code: str, message: str) -> str:
-    error = {"path": "request", "line": line, "column": 0, "severity": "error", "code": code, "field": "",
-             "message": message, "pointer": ""}  # fmt: skip
-    return (
-        orjson.dumps({"record": 1, "input": f"request:{line}", "id": None, "errors": [error]}).decode() + "\n"
-    )
 
 
 async def _split_lines(request: Request, limit: int) -> AsyncIterator[tuple[int, bytes | None]]:
     """(line number, bytes) for each line; bytes None for a line over ``limit`` (skipped whole)."""
     buffer, number, skipping = b"", 0, False
     async for chunk in request.stream():
-        buffer += chunk
-        while True:
-            cut = buffer.find(b"\n")
-            if cut < 0:
-                if len(buffer) > limit:
-                    if not skipping:
-                        number += 1
-                        yield number, None
-                    skipping, buffer = True, b""
-                break
-            line, buffer = buffer[:cut], buffer[cut + 1 :]
+        buffer = buffer + chunk if buffer else chunk
+        start = 0
+        while (cut := buffer.find(b"\n", start)) >= 0:
+            line, start = buffer[start:cut], cut + 1
             if skipping:
                 skipping = False
                 continue
             number += 1
             yield number, line.rstrip(b"\r")
+        buffer = buffer[start:]
+        if len(buffer) > limit:
+            if not skipping:
+                number += 1
+                yield number, None
+            skipping, buffer = True, b""
     if buffer and not skipping:
         number += 1
         yield number, buffer.rstrip(b"\r")

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protocol import HEADER, MAX_FRAME, decode, encode
+from .protocol import HEADER, MAX_FRAME, decode, encode, sizes
 
 __all__ = ["Pool", "PoolBusy", "PoolStartError", "WorkerLost"]
 
@@ -70,12 +70,9 @@ class _Worker:
 
     async def read(self) -> dict[str, Any]:
         assert self.process.stdout is not None
-        header = await self.process.stdout.readexactly(HEADER.size)
-        (size,) = HEADER.unpack(header)
-        if size > MAX_FRAME:
-            msg = f"frame of {size} bytes"
-            raise ValueError(msg)
-        return decode(await self.process.stdout.readexactly(size))
+        size, length = sizes(await self.process.stdout.readexactly(HEADER.size))
+        body = await self.process.stdout.readexactly(size)
+        return decode(body, await self.process.stdout.readexactly(length) if length else b"")
 
     async def send(self, frame: bytes) -> None:
         assert self.process.stdin is not None
