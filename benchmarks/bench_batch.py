@@ -19,6 +19,8 @@ no proposal has been seen before (batch keeps no parse cache anyway).
   per record), fed 10^6 records on stdin: the executor's own ceiling and its memory at a size
   whose evaluation would take hours here.
 
+``--backend`` (repeatable) picks the backends measured: durable, the default, then compiled.
+
 Target (issue 15): >= 1,000 proposals/s with 2 workers; peak memory flat from 10^4 to 10^6.
 The machine is shared: the load average is printed with every figure. Results are printed and
 written to benchmarks/results/batch.json.
@@ -63,7 +65,7 @@ def _command(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "riskengine", *map(str, args)]
 
 
-def steady_rate(corpus: list[str], workers: int) -> dict[str, Any]:
+def steady_rate(corpus: list[str], workers: int, backend: str) -> dict[str, Any]:
     """Proposals/s between the first and last chunk written, in this process's pipeline."""
     marks: list[tuple[float, int]] = []
 
@@ -73,7 +75,7 @@ def steady_rate(corpus: list[str], workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.ndjson"
         began = time.perf_counter()
-        summary = run_batch(corpus, str(out), workers=workers, progress=progress)
+        summary = run_batch(corpus, str(out), workers=workers, backend=backend, progress=progress)
         whole = time.perf_counter() - began
     (t0, n0), (t1, n1) = marks[0], marks[-1]
     return {
@@ -84,12 +86,12 @@ def steady_rate(corpus: list[str], workers: int) -> dict[str, Any]:
     }
 
 
-def end_to_end(corpus: list[str], workers: int) -> float:
+def end_to_end(corpus: list[str], workers: int, backend: str) -> float:
     """Proposals/s of the whole ``riskengine batch`` command, start-up included."""
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         done = subprocess.run(
-            _command("batch", *corpus, "-o", Path(tmp) / "out.ndjson", "--workers", str(workers)),
+            _command("batch", *corpus, "-o", Path(tmp) / "out.ndjson", "--workers", str(workers), "--backend", backend),
             capture_output=True, check=False, cwd=ROOT,
         )  # fmt: skip
         elapsed = time.perf_counter() - began
@@ -101,19 +103,19 @@ def end_to_end(corpus: list[str], workers: int) -> float:
     return records / elapsed
 
 
-def throughput(lines: int, files: int, runs: int, workers: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"workers": workers, "runs": runs}
+def throughput(lines: int, files: int, runs: int, workers: int, backend: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"workers": workers, "runs": runs, "backend": backend}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, count in (("ndjson_lines", lines), ("yaml_files", files)):
             steady, whole, loads = [], [], []
             for _ in range(runs):
                 corpus = _fresh(Path(tmp), kind, count)
                 loads.append(_load()[0])
-                steady.append(steady_rate([str(corpus)], workers)["steady_per_second"])
-                whole.append(end_to_end([str(corpus)], workers))
+                steady.append(steady_rate([str(corpus)], workers, backend)["steady_per_second"])
+                whole.append(end_to_end([str(corpus)], workers, backend))
             out[kind] = {"count": count, "steady_per_second": _spread(steady), "command_per_second": _spread(whole),
                          "load_at_start": loads}  # fmt: skip
-            _note(kind, out[kind])
+            _note(f"{kind} ({backend})", out[kind])
     return out
 
 
@@ -199,7 +201,7 @@ def _tree_rss(root: int) -> dict[int, int]:
     return {pid: rss[pid] for pid in tree if pid in rss}
 
 
-def memory(sizes: list[int], workers: int) -> dict[str, Any]:
+def memory(sizes: list[int], workers: int, backend: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
@@ -208,14 +210,14 @@ def memory(sizes: list[int], workers: int) -> dict[str, Any]:
             load = _load()
             began = time.perf_counter()
             with open(os.devnull, "wb") as sink:
-                run = subprocess.Popen(_command("batch", corpus, "-o", "-", "--workers", str(workers)),
+                run = subprocess.Popen(_command("batch", corpus, "-o", "-", "--workers", str(workers), "--backend", backend),
                                        stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
                 with TreeMemory(run.pid) as sampler:
                     _, err = run.communicate()
             corpus.unlink()
             out[str(size)] = {**sampler.report(), "seconds": round(time.perf_counter() - began, 1),
                               "load_at_start": load, "summary": err.decode().strip().splitlines()[-1]}  # fmt: skip
-            _note(f"memory {size}", out[str(size)])
+            _note(f"memory {size} ({backend})", out[str(size)])
     return out
 
 
@@ -281,21 +283,23 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backend", action="append", choices=("durable", "compiled", "reference"),
+                        help="repeatable; default: durable (the default backend), then compiled")  # fmt: skip
     parser.add_argument("--child-plumbing", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_plumbing is not None:
         return _child_plumbing(args.child_plumbing)
     only = set(args.only or ("throughput", "memory"))
     results: dict[str, Any] = {"load_average_at_start": _load(), "cores": os.cpu_count()}
-    if "throughput" in only:
-        results["throughput"] = throughput(
+    backends = args.backend or ["durable", "compiled"]
+    for backend in backends if "throughput" in only else ():
+        results[f"throughput_{backend}"] = throughput(
             lines=1_000 if args.quick else 4_000, files=300 if args.quick else 1_000,
-            runs=args.runs or (1 if args.quick else 3), workers=args.workers,
+            runs=args.runs or (1 if args.quick else 3), workers=args.workers, backend=backend,
         )  # fmt: skip
-    if "memory" in only:
-        results["memory"] = memory(
-            args.sizes or ([2_000, 10_000] if args.quick else [10_000, 100_000]), args.workers
-        )
+    for backend in backends if "memory" in only else ():
+        sizes = args.sizes or ([2_000, 10_000] if args.quick else [10_000, 100_000])
+        results[f"memory_{backend}"] = memory(sizes, args.workers, backend)
     if "plumbing" in only:
         results["plumbing"] = plumbing(args.sizes or [1_000_000], args.workers)
     results["load_average_at_end"] = _load()
