@@ -60,10 +60,10 @@ def _corpus(folder: Path, count: int, seed: int) -> Path:
     return target
 
 
-def bench_impact(folder: Path, count: int) -> dict[str, Any]:
+def bench_impact(folder: Path, count: int, backend: str) -> dict[str, Any]:
     corpus = _corpus(folder, count, 11)
     report = folder / "impact.json"
-    command = [sys.executable, "-m", "riskengine", "impact", "--workers", "2",
+    command = [sys.executable, "-m", "riskengine", "impact", "--workers", "2", "--backend", backend,
                "--before", SHIPPED, "--before", str(OVERLAY / "before"),
                "--after", SHIPPED, "--after", str(OVERLAY / "after"),
                str(corpus), "--json", str(report), "--markdown", str(folder / "impact.md")]  # fmt: skip
@@ -73,7 +73,7 @@ def bench_impact(folder: Path, count: int) -> dict[str, Any]:
     seconds = time.monotonic() - started
     summary = json.loads(report.read_text())["summary"]
     assert summary["proposals"] == count
-    return {"measure": "impact", "proposals": count, "seconds": round(seconds, 1),
+    return {"measure": "impact", "backend": backend, "proposals": count, "seconds": round(seconds, 1),
             "per_second": round(count / seconds), "changed": summary["changed"]["proposals"],
             "target": "10^5 in < 300 s", "load_before": load, "load_after": _load()}  # fmt: skip
 
@@ -176,6 +176,8 @@ def main() -> None:
     parser.add_argument("--dask-count", type=int, default=4_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="a folder to keep corpora in between runs")
+    parser.add_argument("--backend", action="append", choices=("durable", "compiled", "reference"),
+                        help="impact's backends, repeatable (default: durable, then compiled)")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
@@ -185,7 +187,8 @@ def main() -> None:
         if args.only in (None, "dask"):
             print(json.dumps(bench_dask(folder, args.dask_count, args.repeats)))
         if args.only in (None, "impact"):
-            print(json.dumps(bench_impact(folder, args.count)))
+            for backend in args.backend or ["durable", "compiled"]:
+                print(json.dumps(bench_impact(folder, args.count, backend)), flush=True)
 
 
 if __name__ == "__main__":
