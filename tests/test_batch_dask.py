@@ -59,9 +59,10 @@ def test_impact_on_a_running_cluster_equals_the_local_impact(corpus: Path, tmp_p
         n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        code, err = _cli(
-            "impact", *sides, str(corpus), "--json", str(remote), "--dask", cluster.scheduler_address
-        )
+        code, err = _cli(  # in chunks of 5, not the default 64: 10 tasks for 48 proposals
+            "impact", *sides, str(corpus), "--json", str(remote), "--dask", cluster.scheduler_address,
+            "--dask-chunk", "5",
+        )  # fmt: skip
         # A worker given rulesets that are not what the client loaded refuses them, and says so.
         spec = RulesetSpec.of(["rulesets", FIXTURES / "before"])
         good = ShippedRulesets.of(spec)

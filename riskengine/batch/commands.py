@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .executor import CHUNK_ITEMS
+
 __all__ = ["register"]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -71,7 +73,7 @@ def _batch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import run_batch
     from .progress import progress_bar
 
-    with _executor(args.dask) as executor, progress_bar(err, args.inputs) as progress:
+    with _executor(args.dask, args.dask_chunk) as executor, progress_bar(err, args.inputs) as progress:
         try:
             summary = run_batch(
                 args.inputs,
@@ -96,6 +98,9 @@ def _dask_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run on a Dask cluster: a scheduler address (tcp://host:8786), or local:N to start "
                         "N worker processes on this machine (needs the dask extra; --workers is then ignored)")  # fmt: skip
+    parser.add_argument("--dask-chunk", type=_positive, default=CHUNK_ITEMS, metavar="N",
+                        help=f"with --dask: records per task sent to the cluster (default {CHUNK_ITEMS}; "
+                        "larger chunks spend less on the scheduler per record, see docs/batch.md)")  # fmt: skip
 
 
 def _register_impact(
@@ -127,6 +132,13 @@ def _register_impact(
     impact.set_defaults(handler=_impact, format="text")
 
 
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -135,21 +147,21 @@ def _date(text: str) -> dt.date:
 
 
 @contextlib.contextmanager
-def _executor(address: str | None) -> Iterator[Any]:
+def _executor(address: str | None, chunk_items: int = CHUNK_ITEMS) -> Iterator[Any]:
     """The Dask executor for ``--dask ADDRESS`` (closed afterwards), or None for the local pool."""
     if address is None:
         yield None
         return
     from .dask import DaskExecutor
 
-    with DaskExecutor(address) as executor:
+    with DaskExecutor(address, chunk_items=chunk_items) as executor:
         yield executor
 
 
 def _impact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .impact import run_impact
 
-    with _executor(args.dask) as executor:
+    with _executor(args.dask, args.dask_chunk) as executor:
         try:
             run, text = run_impact(
                 args.corpus,

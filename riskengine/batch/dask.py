@@ -31,8 +31,8 @@ thread each, talking TCP on loopback: the same path as a real cluster, on one ma
 
 May import: the door (``riskengine``), the batch modules, and ``distributed`` (the commands
 import this module only for ``--dask``, so the command line starts without the extra).
-``install_engine`` writes the executor's per-process engine table, so that the executor's
-own ``run_chunk`` finds on a worker the engine the plugin loaded and verified.
+The worker plugin hands the engine it loaded and verified to the executor's
+:func:`~riskengine.batch.executor.install_engine`, so the executor's own ``run_chunk`` finds it.
 """
 
 from __future__ import annotations
@@ -51,8 +51,16 @@ from typing import Any, Generic, Literal, TypeVar
 
 import riskengine
 
-from . import executor as _executor
-from .executor import CHUNK_ITEMS, RulesetSpec, Task, chunked, engines_for, ruleset_digest, run_chunk
+from .executor import (
+    CHUNK_ITEMS,
+    RulesetSpec,
+    Task,
+    chunked,
+    engines_for,
+    install_engine,
+    ruleset_digest,
+    run_chunk,
+)
 from .inputs import Item
 
 __all__ = [
@@ -61,7 +69,6 @@ __all__ = [
     "EnginePlugin",
     "RulesetFolder",
     "ShippedRulesets",
-    "install_engine",
 ]
 
 R = TypeVar("R")
@@ -313,11 +320,6 @@ class _Run(Generic[R]):
             with contextlib.suppress(Exception):
                 self.client.cancel(list(self.index_of))
             self.index_of.clear()
-
-
-def install_engine(spec: RulesetSpec, engine: riskengine.Engine) -> None:
-    """Make ``engine`` the one :func:`~riskengine.batch.executor.run_chunk` finds for ``spec``."""
-    _executor._ENGINES[(spec.digest, spec.backend)] = engine
 
 
 def _distributed() -> Any:

@@ -46,6 +46,7 @@ __all__ = [
     "chunked",
     "default_workers",
     "engines_for",
+    "install_engine",
     "pack",
     "run_chunk",
     "run_packed",
@@ -120,6 +121,12 @@ def engines_for(specs: Sequence[RulesetSpec]) -> tuple[riskengine.Engine, ...]:
             _ENGINES[key] = spec.load()
         engines.append(_ENGINES[key])
     return tuple(engines)
+
+
+def install_engine(spec: RulesetSpec, engine: riskengine.Engine) -> None:
+    """Make ``engine`` the one :func:`engines_for` gives for ``spec`` in this process (a Dask
+    worker's plugin loads and verifies it itself)."""
+    _ENGINES[(spec.digest, spec.backend)] = engine
 
 
 def run_chunk(task: Task[R], chunk: Sequence[Item]) -> list[R]:
