@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from riskengine.documents.proposal import Member, Proposal
-from riskengine.documents.vocab import NETWORK_KINDS, member_group, words_in
+from riskengine.documents.vocab import FORMAL_KINDS, NETWORK_KINDS, member_group, words_in
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -34,6 +34,7 @@ __all__ = [
     "Net",
     "build_graph",
     "build_net",
+    "direct_service_reach",
     "mentions_member",
     "service_cut_points",
 ]
@@ -247,6 +248,27 @@ def service_cut_points(graph: GraphLike) -> tuple[tuple[str, ...], bool]:
             out.append(node)
         child, node = node, parent[node]
     return tuple(sorted(str(n) for n in out)), True
+
+
+def direct_service_reach(proposal: Proposal) -> tuple[tuple[str, ...], bool] | None:
+    """:func:`service_cut_points` of :func:`build_net`'s graph when the members alone answer it, else None.
+
+    With no service on the map, or one the person is in contact with, there is nobody to find
+    and no graph to build. A member or link naming ``person`` itself takes the graph.
+    """
+    services: dict[str, bool] = {}  # each id's last member decides its node, as in build_net
+    reached: set[str] = set()
+    for member in proposal.network:
+        services[member.id] = member.kind in FORMAL_KINDS
+        if member.contact != "none":
+            reached.add(member.id)
+    if PERSON in services or any(PERSON in link for link in proposal.links):
+        return None
+    if not any(services.values()):
+        return (), False
+    if any(services[m] for m in reached):
+        return (), True
+    return None
 
 
 def _next_to_a_service(graph: GraphLike, services: set[str]) -> bool:

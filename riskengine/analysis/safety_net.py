@@ -27,13 +27,20 @@ May import: the evaluation and proposal models, ``network`` and ``vocab``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from itertools import chain
 from typing import cast
 
-from riskengine.analysis.network import PERSON, Net, build_net, mentions_member, service_cut_points
+from riskengine.analysis.network import (
+    PERSON,
+    Net,
+    build_net,
+    direct_service_reach,
+    mentions_member,
+    service_cut_points,
+)
 from riskengine.documents.evaluation import (
     ConsentConflict,
     Issue,
@@ -111,12 +118,12 @@ def analyse_safety_net(proposal: Proposal, requests: Sequence[NeedRequest]) -> S
 
 def analyse(proposal: Proposal, requests: Sequence[NeedRequest]) -> SafetyNetAnalysis:
     """The full analysis: needs, single points of failure, consent conflicts, reach to services."""
-    graph = build_net(proposal, attributes=False)
+    graph = cache(partial(build_net, proposal, attributes=False))  # built only if it is asked
     refusals = _refusals(proposal)
     pool = _Pool.of(proposal, refusals)
     record = _Record.of(proposal)
     needs = tuple([_match(pool, record.widen(need), record.holding(need)) for need in _merge(requests)])
-    cuts, reaches = service_cut_points(graph)
+    cuts, reaches = direct_service_reach(proposal) or service_cut_points(graph())
     net = SafetyNet.build(
         needs=needs,
         single_points_of_failure=_single_points(needs, graph, cuts),
@@ -349,7 +356,7 @@ def carriers(need: SafetyNetNeed) -> tuple[str, ...]:
 
 
 def _single_points(
-    needs: Sequence[SafetyNetNeed], graph: Net, cuts: tuple[str, ...]
+    needs: Sequence[SafetyNetNeed], net: Callable[[], Net], cuts: tuple[str, ...]
 ) -> tuple[SinglePointOfFailure, ...]:
     alone: dict[str, set[str]] = {}
     kinds: dict[str, set[str]] = {}
@@ -364,6 +371,7 @@ def _single_points(
         cut = member in cuts
         if not (cut or _heavy(roles)):
             continue
+        graph = net()
         own_kind = graph.nodes[member].get("kind") if member in graph else None
         share_kinds = tuple(sorted(kinds.get(member, set()) - {own_kind}))
         out.append(_single_point(member, roles, cut, _linked(graph, member), share_kinds))

@@ -22,6 +22,7 @@ from riskengine.documents.proposal import Member, Proposal
 from riskengine.documents.vocab import (
     ACTIVITY_CATEGORIES,
     FORMAL_KINDS,
+    NETWORK_KINDS,
     PERSONAL_KINDS,
     fills_by_role,
     member_group,
@@ -69,6 +70,8 @@ _CARING = re.compile(
 _SPACE = re.compile(r"\s+")
 _AS_IS = frozenset({bool, int, float})
 _COLLECTIONS = (tuple, list, set, frozenset)
+_SEQUENCES = frozenset(_COLLECTIONS)  # exactly these types, not subclasses
+_GROUPS = {kind: member_group(kind) for kind in NETWORK_KINDS}  # a closed vocabulary
 _CANONICAL = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)  # a row as canonical bytes
 
 
@@ -109,7 +112,7 @@ def build_facts(proposal: Proposal) -> FactSet:
             ),
         ),
         "member": _items("member", _members(proposal)),
-        "mitigation": _items("mitigation", (_mitigation(m, proposal) for m in proposal.plan.mitigations)),
+        "mitigation": _items("mitigation", _mitigations(proposal)),
         "attempt": _items(
             "attempt",
             ({"what": a.what, "outcome": a.outcome, "learning": a.learning} for a in proposal.history),
@@ -171,20 +174,47 @@ def _need(need: SafetyNetNeed) -> dict[str, Any]:
 
 
 def _clean(values: Mapping[str, Any], prefix: str = "") -> Fact:
-    """Drop unknown and empty values; fold white space; make lists sorted sets; prefix the keys."""
+    """Drop unknown and empty values; fold white space; make lists sorted sets; prefix the keys.
+
+    Dispatched on the exact type, most common first, with the folding test written out: this
+    runs for every value of every fact on every evaluation. Any other type takes the general path.
+    """
     out: Fact = {}
     for key, raw in values.items():
-        if type(raw) in _AS_IS:  # most values: counts and yes/no, never unknown, empty or folded
+        kind = type(raw)
+        if kind in _AS_IS:  # most values: counts and yes/no, never unknown, empty or folded
             out[prefix + key] = raw
+        elif kind is str:
+            if text := (raw.strip() if "  " not in raw and raw.isprintable() else _fold(raw)):
+                out[prefix + key] = text
+        elif raw is None:
+            continue
+        elif kind in _SEQUENCES:
+            if raw:
+                out[prefix + key] = [_fold_one(v) for v in raw] if len(raw) == 1 else _folded_set(raw)
         elif isinstance(raw, str):
             if text := _fold(raw):
                 out[prefix + key] = text
         elif isinstance(raw, _COLLECTIONS):
-            if items := sorted({_fold(str(v)) for v in raw}):
+            if items := _folded_set(raw):
                 out[prefix + key] = items
-        elif raw is not None and raw not in ("", []):
+        elif raw not in ("", []):
             out[prefix + key] = raw
     return out
+
+
+def _folded_set(raw: Iterable[Any]) -> list[str]:
+    """The distinct folded texts of ``raw``, sorted."""
+    return sorted(
+        {v.strip() if type(v) is str and "  " not in v and v.isprintable() else _fold(str(v)) for v in raw}
+    )
+
+
+def _fold_one(value: Any) -> str:
+    """:func:`_fold` of ``str(value)``, with the common case (nothing to fold) first."""
+    if type(value) is str and "  " not in value and value.isprintable():
+        return value.strip()  # printable: no tab, newline or return, so only the ends to strip
+    return _fold(str(value))
 
 
 def _fold(text: str) -> str:
@@ -385,17 +415,27 @@ def _members(p: Proposal) -> Iterable[dict[str, Any]]:
     refused = _refused_with(p)
     goal = words_in(p.proposal.goal)
     plan = frozenset().union(*(words_in(x.text) for x in p.plan.mitigations))
-    return (_member(m, p, refused, goal, plan) for m in p.network)
+    took_part = frozenset(p.decision_process.participants)
+    owners = frozenset(x.owner for x in p.plan.mitigations if x.owner)  # sets: linear in the members
+    return (_member(m, refused, goal, plan, took_part, owners) for m in p.network)
 
 
 def _member(
-    m: Member, p: Proposal, refused: set[str], goal: frozenset[str], plan: frozenset[str]
+    m: Member,
+    refused: set[str],
+    goal: frozenset[str],
+    plan: frozenset[str],
+    took_part: frozenset[str],
+    owners: frozenset[str],
 ) -> dict[str, Any]:
+    member_id = m.id
+    kind = m.kind
+    lower = member_id.lower()
     return {
-        "member_id": m.id,
-        "kind": m.kind,
+        "member_id": member_id,
+        "kind": kind,
         "kind_label": m.kind_label,
-        "group": member_group(m.kind),
+        "group": _GROUPS.get(kind) or member_group(kind),
         "legal_roles": m.legal_roles,
         "closeness": m.closeness,
         "contact": m.contact,
@@ -404,13 +444,13 @@ def _member(
         "knows_about_plan": bool(m.knows_about_plan),
         "agreed_to_help": bool(m.agreed_to_help),
         "does_together": m.does_together,
-        "took_part": m.id in p.decision_process.participants,
-        "owns_mitigation": any(x.owner == m.id for x in p.plan.mitigations),
-        "sharing_refused": m.id in refused or m.kind in refused,
-        "named_in_goal": m.id.lower() in goal,
-        "named_in_plan": m.id.lower() in plan,
-        "caring": _caring(m),
-        "by_role": fills_by_role(m.kind, m.kind_label),
+        "took_part": member_id in took_part,
+        "owns_mitigation": member_id in owners,
+        "sharing_refused": member_id in refused or kind in refused,
+        "named_in_goal": lower in goal,
+        "named_in_plan": lower in plan,
+        "caring": _says_caring(member_id, m.kind_label, m.does_together),
+        "by_role": fills_by_role(kind, m.kind_label),
     }
 
 
@@ -419,19 +459,26 @@ def _refused_with(p: Proposal) -> set[str]:
     return {r.with_ for r in statement.information_sharing if not r.allowed} if statement else set()
 
 
-def _mitigation(m: Any, p: Proposal) -> dict[str, Any]:
+def _mitigations(p: Proposal) -> Iterable[dict[str, Any]]:
+    mitigations = p.plan.mitigations
+    kinds = {m.id: m.kind for m in reversed(p.network)} if mitigations else {}  # the first of an id wins
+    return (_mitigation(m, kinds) for m in mitigations)
+
+
+def _mitigation(m: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
     return {
         "text": m.text,
         "owner": m.owner,
-        "owner_group": _owner_group(m.owner, p),
+        "owner_group": _owner_group(m.owner, kinds),
         "draws_on": m.draws_on,
     }
 
 
-def _owner_group(owner: str | None, p: Proposal) -> str:
+def _owner_group(owner: str | None, kinds: Mapping[str, str]) -> str:
+    """``none``, ``person``, the group of the member who owns it, or ``outside_network``."""
     if not owner:
         return "none"
     if owner == "person":
         return "person"
-    member = next((m for m in p.network if m.id == owner), None)
-    return member_group(member.kind) if member else "outside_network"
+    kind = kinds.get(owner)
+    return member_group(kind) if kind is not None else "outside_network"

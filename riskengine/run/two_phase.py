@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from riskengine.analysis.safety_net import NeedRequest, SafetyNetAnalysis, analyse
 from riskengine.documents.proposal import Proposal
+from riskengine.documents.ruleset import NeedOut
 from riskengine.rules.ir import Firing
-from riskengine.rules.loader import RuleBook
+from riskengine.rules.loader import LoadedRule, RuleBook
 from riskengine.rules.templates import fill_text
 from riskengine.run.backends import Backend
 from riskengine.run.facts import FactSet, build_facts, with_safety_net
@@ -55,11 +56,29 @@ def run_two_phases(book: RuleBook, backend: Backend, proposal: Proposal) -> RunR
 
 def need_requests(book: RuleBook, facts: FactSet, firings: Sequence[Firing]) -> list[NeedRequest]:
     """The safety-net needs the (first-phase) firings declare, with their reasons filled in."""
+    needs = _needs_of(book.rules)
     out = []
     for rule_index, item_id in firings:
-        need = book.rules[rule_index].rule.then.safety_net_need
+        need = needs[rule_index]
         if need is not None:
             item = facts.find(item_id) if item_id else None
             why = fill_text(need.why, facts.case, item)
             out.append(NeedRequest(need.role, need.when, why, need.kinds, need.steadiness, need.offered))
     return out
+
+
+# The last few books' needs by rule index, each beside the rules it was read from (which keeps
+# those alive, so an id is never reused while its entry stands).
+_NEEDS: dict[int, tuple[tuple[LoadedRule, ...], tuple[NeedOut | None, ...]]] = {}
+
+
+def _needs_of(rules: tuple[LoadedRule, ...]) -> tuple[NeedOut | None, ...]:
+    """Each rule's ``safety_net_need`` (or None), by rule index: read once per rule book, not per firing."""
+    found = _NEEDS.get(id(rules))
+    if found is not None and found[0] is rules:
+        return found[1]
+    needs = tuple(r.rule.then.safety_net_need for r in rules)
+    if len(_NEEDS) >= 8:  # engines are few; a reloaded one replaces its book
+        _NEEDS.clear()
+    _NEEDS[id(rules)] = (rules, needs)
+    return needs
