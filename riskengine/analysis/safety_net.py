@@ -152,11 +152,11 @@ class _Record:
     def of(cls, proposal: Proposal) -> _Record:
         plan = proposal.person.crisis_plan
         text = (plan.route_back or "").strip() if plan else ""
-        kinds = sorted({k for pattern, named in _ROUTE_BACK_NAMES if pattern.search(text) for k in named})
+        kinds = _route_back_kinds(text) if text else ()
         ward = proposal.person.legal_context in INPATIENT_CONTEXTS or any(
             m.kind == "other" and _WARD_LABEL.search(m.kind_label or "") for m in proposal.network
         )
-        return cls(tuple(kinds), bool(text), ward)
+        return cls(kinds, bool(text), ward)
 
     def widen(self, need: NeedRequest) -> NeedRequest:
         """A route back may also be filled by the services the crisis plan's words name."""
@@ -172,6 +172,12 @@ class _Record:
         if need.role in ("route_back", "check_in") and self.ward:
             held.append("ward")
         return tuple(held)
+
+
+@lru_cache(maxsize=4096)
+def _route_back_kinds(text: str) -> tuple[str, ...]:
+    """The member kinds a crisis plan's route back names, sorted; once per text (they recur)."""
+    return tuple(sorted({k for pattern, named in _ROUTE_BACK_NAMES if pattern.search(text) for k in named}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,12 +249,12 @@ def _by_role(member: Member) -> bool:
     return fills_by_role(member.kind, member.kind_label)
 
 
-def _base_issues(member: Member, refused: bool) -> list[str]:
+def _base_issues(member: Member, refused: bool, by_role: bool) -> list[str]:
     """The issues a member has whatever the need: agreement, awareness, steadiness, consent.
 
-    A service that answers by its role has none of these but a consent conflict.
+    A service that answers by its role (``by_role``) has none of these but a consent conflict.
     """
-    if _by_role(member):
+    if by_role:
         return ["consent_conflict"] if refused else []
     issues = []
     if not member.agreed_to_help:
@@ -266,7 +272,8 @@ def _base_issues(member: Member, refused: bool) -> list[str]:
 
 def _filler(member: Member, refused: bool) -> _Filler:
     """Rank keys: fewest issues (added per need), closest, most often in contact, longest known, id."""
-    issues = _base_issues(member, refused)
+    by_role = _by_role(member)
+    issues = _base_issues(member, refused, by_role)
     issues.sort()
     contact = member.contact
     return (
@@ -275,8 +282,8 @@ def _filler(member: Member, refused: bool) -> _Filler:
         _CONTACT_RANK.get(contact or "", 5),
         -(member.known_for_months or 0),
         member.id,
-        member.steadiness is None and not _by_role(member),
-        None if _by_role(member) else contact,
+        member.steadiness is None and not by_role,
+        None if by_role else contact,
     )
 
 

@@ -362,20 +362,37 @@ def _plan(p: Proposal) -> dict[str, Any]:
 
 
 def _network(p: Proposal) -> dict[str, Any]:
-    net = p.network
+    """Counts over the members, in one pass: this runs for every member on every evaluation."""
+    personal = services = agreed = aware = steady = unsteady = carers = 0
+    kinds: set[str] = set()
+    nearest = False
+    for m in p.network:
+        kind, steadiness = m.kind, m.steadiness
+        kinds.add(kind)
+        personal += kind in PERSONAL_KINDS
+        services += kind in FORMAL_KINDS
+        agreed += bool(m.agreed_to_help)
+        aware += bool(m.knows_about_plan)
+        steady += steadiness == "consistent"
+        unsteady += steadiness in _UNSTEADY_KINDS
+        nearest = nearest or "nearest_relative" in m.legal_roles
+        carers += _caring(m)
     return {
-        "size": len(net),
-        "kinds": {m.kind for m in net},
-        "personal_count": sum(m.kind in PERSONAL_KINDS for m in net),
-        "services_count": sum(m.kind in FORMAL_KINDS for m in net),
-        "agreed_count": sum(bool(m.agreed_to_help) for m in net),
-        "aware_count": sum(bool(m.knows_about_plan) for m in net),
-        "steady_count": sum(m.steadiness == "consistent" for m in net),
-        "unsteady_count": sum(m.steadiness in {"on_and_off", "new", "strained"} for m in net),
+        "size": len(p.network),
+        "kinds": kinds,
+        "personal_count": personal,
+        "services_count": services,
+        "agreed_count": agreed,
+        "aware_count": aware,
+        "steady_count": steady,
+        "unsteady_count": unsteady,
         "links_count": len({frozenset(link) for link in p.links}),
-        "nearest_relative_recorded": any("nearest_relative" in m.legal_roles for m in net),
-        "carers_count": sum(_caring(m) for m in net),
+        "nearest_relative_recorded": nearest,
+        "carers_count": carers,
     }
+
+
+_UNSTEADY_KINDS = frozenset({"on_and_off", "new", "strained"})
 
 
 def _history(p: Proposal) -> dict[str, Any]:
