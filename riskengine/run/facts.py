@@ -185,13 +185,13 @@ def _clean(values: Mapping[str, Any], prefix: str = "") -> Fact:
         if kind in _AS_IS:  # most values: counts and yes/no, never unknown, empty or folded
             out[prefix + key] = raw
         elif kind is str:
-            if text := (raw.strip() if "  " not in raw and raw.isprintable() else _fold(raw)):
+            if text := _fold(raw):
                 out[prefix + key] = text
         elif raw is None:
             continue
         elif kind in _SEQUENCES:
             if raw:
-                out[prefix + key] = [_fold_one(v) for v in raw] if len(raw) == 1 else _folded_set(raw)
+                out[prefix + key] = [_fold(_text(v)) for v in raw] if len(raw) == 1 else _folded_set(raw)
         elif isinstance(raw, str):
             if text := _fold(raw):
                 out[prefix + key] = text
@@ -205,20 +205,17 @@ def _clean(values: Mapping[str, Any], prefix: str = "") -> Fact:
 
 def _folded_set(raw: Iterable[Any]) -> list[str]:
     """The distinct folded texts of ``raw``, sorted."""
-    return sorted(
-        {v.strip() if type(v) is str and "  " not in v and v.isprintable() else _fold(str(v)) for v in raw}
-    )
+    return sorted({_fold(_text(v)) for v in raw})
 
 
-def _fold_one(value: Any) -> str:
-    """:func:`_fold` of ``str(value)``, with the common case (nothing to fold) first."""
-    if type(value) is str and "  " not in value and value.isprintable():
-        return value.strip()  # printable: no tab, newline or return, so only the ends to strip
-    return _fold(str(value))
+def _text(value: Any) -> str:
+    return value if type(value) is str else str(value)
 
 
 def _fold(text: str) -> str:
     """One space between words, none at the ends (cheap when there is nothing to fold)."""
+    if "  " not in text and text.isprintable():  # printable: no tab, newline or return either
+        return text.strip()
     if "  " in text or "\n" in text or "\t" in text or "\r" in text:
         return _SPACE.sub(" ", text).strip()
     return text.strip()
